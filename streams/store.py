@@ -1,0 +1,218 @@
+"""Counters in Redis: offset-fenced batch writes (one Lua call each) and cheap window reads.
+
+Layout under a namespace `ns` (several namespaces can live side by side: rebuilds, tests):
+    ns:all                  hash  all-time counter fields "<dim>|<value>|<metric>"
+    ns:b:<res>:<start>      hash  the same fields for one event-time bucket
+    ns:idx:<res>            zset  bucket keys by start, for pruning
+    ns:pipe                 hash  pipeline counters: records, events|<outcome>, dlq|<reason>, late
+    ns:hwm                  hash  "<topic>:<partition>" -> last offset applied (the fence)
+    ns:lag                  hash  "<topic>:<partition>" -> fetch high watermark seen by the worker
+    ns:meta                 hash  watermark (newest event time), last_batch (wall time), taxonomy
+    ns:st:<n>               hash  ticket id -> compact ticket state (8,192 small hashes stay
+                                  listpack-encoded, ~40 bytes a ticket)
+"""
+from __future__ import annotations
+
+import time
+import zlib
+from dataclasses import dataclass
+from importlib import resources
+from typing import Iterable, Mapping
+
+import redis
+
+from schemas.taxonomy import Taxonomy, UNKNOWN
+from streams.counting import REPLY_TYPES, TicketState, fields_of
+from streams.pipeline import BatchResult
+from streams.windows import RESOLUTIONS, WINDOWS, bucket_start, buckets_for, is_late, window_buckets
+
+STATE_SHARDS = 8192
+_LUA = resources.files("streams").joinpath("apply_batch.lua").read_text()
+
+
+class StateCodec:
+    """Ticket state <-> "facts|received|item|sub|channel|district|rights|reply" as taxonomy indices.
+
+    Indices keep a state under Redis's 64-byte listpack value limit; the namespace records the
+    taxonomy fingerprint so a changed taxonomy is rebuilt into a new namespace, never misread.
+    """
+
+    def __init__(self, taxonomy: Taxonomy):
+        self.items = list(taxonomy.items)
+        self.subs = {i: list(taxonomy.subcategories[i]) for i in self.items}
+        self.channels = list(taxonomy.channels)
+        self.districts = list(taxonomy.districts)
+        self.rights = list(taxonomy.rights_claims)
+        self.replies = list(REPLY_TYPES)
+        self._ix = {name: {v: str(k) for k, v in enumerate(vals)} for name, vals in
+                    (("i", self.items), ("c", self.channels), ("d", self.districts), ("r", self.rights),
+                     ("y", self.replies))}
+        self._sub_ix = {i: {v: str(k) for k, v in enumerate(s)} for i, s in self.subs.items()}
+        self.fingerprint = format(zlib.crc32("\n".join(
+            self.items + self.channels + self.districts + self.rights
+            + [f"{i}/{s}" for i in self.items for s in self.subs[i]]).encode()), "08x")
+
+    def encode(self, s: TicketState) -> str:
+        ix = self._ix
+        return "|".join((s.facts, str(s.received_at), ix["i"][s.item], self._sub_ix[s.item].get(s.sub, ""),
+                         ix["c"][s.channel], ix["d"][s.district], ix["r"][s.rights],
+                         ix["y"][s.reply_type] if s.reply_type else ""))
+
+    def decode(self, raw: str) -> TicketState:
+        f, t, i, s, c, d, r, y = raw.split("|")
+        item = self.items[int(i)]
+        return TicketState(f, int(t), item, self.subs[item][int(s)] if s else UNKNOWN, self.channels[int(c)],
+                           self.districts[int(d)], self.rights[int(r)], self.replies[int(y)] if y else "")
+
+
+def state_shard(ticket_id: str) -> str:
+    return f"st:{zlib.crc32(ticket_id.encode()) % STATE_SHARDS}"
+
+
+def connect(url: str, ssl_ca_certs: str = "") -> redis.Redis:
+    kwargs = {"decode_responses": True, "socket_timeout": 30, "socket_connect_timeout": 5,
+              "health_check_interval": 15}
+    if url.startswith("rediss://") and ssl_ca_certs:
+        kwargs["ssl_ca_certs"] = ssl_ca_certs
+    return redis.Redis.from_url(url, **kwargs)
+
+
+class FenceMoved(Exception):
+    """The partition's high-water mark changed since it was read: another writer got there first."""
+
+
+@dataclass
+class PartitionView:
+    hwm: int
+    watermark: int
+    states: dict[str, TicketState | None]
+
+
+class CounterStore:
+    def __init__(self, client: redis.Redis, namespace: str, taxonomy: Taxonomy):
+        self.r = client
+        self.ns = namespace
+        self.codec = StateCodec(taxonomy)
+        self._apply = client.register_script(_LUA)
+
+    def k(self, suffix: str) -> str:
+        return f"{self.ns}:{suffix}"
+
+    # ---- setup -------------------------------------------------------------------------------
+    def claim_namespace(self) -> None:
+        """Record the taxonomy this namespace counts with; refuse to mix two taxonomies in one."""
+        meta = self.k("meta")
+        self.r.hsetnx(meta, "taxonomy", self.codec.fingerprint)
+        self.r.hsetnx(meta, "created", int(time.time()))
+        found = self.r.hget(meta, "taxonomy")
+        if found != self.codec.fingerprint:
+            raise RuntimeError(
+                f"namespace {self.ns!r} was counted with taxonomy {found}, this build has "
+                f"{self.codec.fingerprint}: rebuild into a new namespace (hotline rebuild)")
+
+    # ---- the write path ----------------------------------------------------------------------
+    def read_partition(self, fence: str, ticket_ids: Iterable[str]) -> PartitionView:
+        ids = list(ticket_ids)
+        with self.r.pipeline(transaction=False) as p:
+            p.hget(self.k("hwm"), fence)
+            p.hget(self.k("meta"), "watermark")
+            for tid in ids:
+                p.hget(self.k(state_shard(tid)), tid)
+            out = p.execute()
+        hwm = int(out[0]) if out[0] is not None else -1
+        wm = int(out[1] or 0)
+        states = {tid: (self.codec.decode(raw) if raw else None) for tid, raw in zip(ids, out[2:])}
+        return PartitionView(hwm, wm, states)
+
+    def apply(self, fence: str, expected_hwm: int, new_hwm: int, result: BatchResult, watermark: int,
+              lag: int = 0) -> None:
+        """Apply a processed batch; raises FenceMoved when the partition's offset moved meanwhile."""
+        args = self.encode_batch(fence, expected_hwm, new_hwm, result, watermark, lag)
+        ok, current = self._apply(args=args)
+        if int(ok) != 1:
+            raise FenceMoved(f"{fence}: expected offset {expected_hwm}, Redis has {current}")
+
+    def encode_batch(self, fence: str, expected_hwm: int, new_hwm: int, result: BatchResult, watermark: int,
+                     lag: int) -> list:
+        wm = max(watermark, result.max_event_time)
+        per_key: dict[str, dict[str, int]] = {"all": {}}
+        buckets: dict[str, tuple[str, int, int]] = {}
+        pipe = dict(result.pipeline)
+        for inc in result.increments:
+            fields = fields_of(inc)
+            targets = ["all"]
+            if is_late(inc.at, wm):
+                pipe["late"] = pipe.get("late", 0) + 1
+            else:
+                for res, start in buckets_for(inc.at, wm):
+                    key = f"b:{res.name}:{start}"
+                    targets.append(key)
+                    if key not in buckets:
+                        buckets[key] = (f"idx:{res.name}", start, res.retention + 86400)
+            for t in targets:
+                acc = per_key.setdefault(t, {})
+                for f, v in fields.items():
+                    acc[f] = acc.get(f, 0) + v
+        per_key["pipe"] = pipe
+        flat: list = []
+        n = 0
+        for key, fields in per_key.items():
+            for f, v in fields.items():
+                if v:
+                    flat += (key, f, v)
+                    n += 1
+        args = [self.ns, fence, expected_hwm, new_hwm, wm, int(time.time()), lag, n, *flat]
+        args.append(len(result.states))
+        for tid, st in result.states.items():
+            args += (state_shard(tid), f"{tid}\t{self.codec.encode(st)}")
+        args.append(len(buckets))
+        for key, (idx, start, ttl) in buckets.items():
+            args += (key, idx, start, ttl)
+        args.append(len(RESOLUTIONS))
+        for res in RESOLUTIONS:
+            args += (f"idx:{res.name}", bucket_start(wm - res.retention, res))
+        return args
+
+    # ---- the read path -----------------------------------------------------------------------
+    def meta(self) -> dict[str, str]:
+        return self.r.hgetall(self.k("meta"))
+
+    def pipeline_counters(self) -> dict[str, int]:
+        return {k: int(v) for k, v in self.r.hgetall(self.k("pipe")).items()}
+
+    def all_time(self) -> dict[str, int]:
+        return {k: int(v) for k, v in self.r.hgetall(self.k("all")).items()}
+
+    def offsets(self) -> dict[str, int]:
+        return {k: int(v) for k, v in self.r.hgetall(self.k("hwm")).items()}
+
+    def lags(self) -> dict[str, int]:
+        return {k: int(v) for k, v in self.r.hgetall(self.k("lag")).items()}
+
+    def window(self, window: str, end: int) -> dict[str, int]:
+        if window == "all":
+            return self.all_time()
+        res, starts = window_buckets(window, end)
+        with self.r.pipeline(transaction=False) as p:
+            for s in starts:
+                p.hgetall(self.k(f"b:{res.name}:{s}"))
+            parts = p.execute()
+        total: dict[str, int] = {}
+        for part in parts:
+            for f, v in part.items():
+                total[f] = total.get(f, 0) + int(v)
+        return total
+
+    def window_end(self, clock: str = "auto", now: float | None = None) -> int:
+        """Where windows end: the newest event time when replaying history, else the wall clock."""
+        now = int(time.time() if now is None else now)
+        wm = int(self.meta().get("watermark") or 0)
+        if clock == "event" or (clock == "auto" and wm and wm < now - WINDOWS["30d"][0]):
+            return wm
+        return max(now, wm)
+
+    def drop(self) -> int:
+        n = 0
+        for key in self.r.scan_iter(match=f"{self.ns}:*", count=1000):
+            n += self.r.delete(key)
+        return n

@@ -1,0 +1,68 @@
+"""Event-time buckets and the windows read from them.
+
+Three resolutions, each kept only as long as the windows it serves need it, so reads stay cheap
+(a 30-day window is 30 daily buckets, not 8,640 five-minute ones) and memory stays bounded:
+
+    5 min buckets, kept 26 h  -> windows 1h and 24h
+    1 h   buckets, kept 8 d   -> window 7d
+    1 d   buckets, kept 32 d  -> window 30d
+    all-time totals            -> window all
+
+Retention is measured against the watermark (the newest event time seen), not the wall clock, so a
+replay of 2024 keeps 2024's last month of buckets. Windows are bucket-aligned: "1h" is the twelve
+5-minute buckets ending with the one that holds the window's end.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Resolution:
+    name: str
+    seconds: int
+    retention: int
+
+
+RESOLUTIONS = (
+    Resolution("5m", 300, 26 * 3600),
+    Resolution("1h", 3600, 8 * 86400),
+    Resolution("1d", 86400, 32 * 86400),
+)
+# Daily buckets start at Shanghai midnight, so "a day" is the hotline's day.
+DAY_OFFSET = 8 * 3600
+
+WINDOWS = {"1h": (3600, "5m"), "24h": (86400, "5m"), "7d": (7 * 86400, "1h"), "30d": (30 * 86400, "1d")}
+WINDOW_NAMES = ("1h", "24h", "7d", "30d", "all")
+MAX_RETENTION = max(r.retention for r in RESOLUTIONS)
+_BY_NAME = {r.name: r for r in RESOLUTIONS}
+
+
+def bucket_start(ts: int, res: Resolution) -> int:
+    if res.seconds == 86400:
+        return ts - (ts + DAY_OFFSET) % 86400
+    return ts - ts % res.seconds
+
+
+def buckets_for(ts: int, watermark: int) -> list[tuple[Resolution, int]]:
+    """The buckets an increment at `ts` lands in, given the watermark (older ones are past retention)."""
+    return [(r, bucket_start(ts, r)) for r in RESOLUTIONS if ts >= watermark - r.retention]
+
+
+def is_late(ts: int, watermark: int) -> bool:
+    return ts < watermark - MAX_RETENTION
+
+
+def window_buckets(window: str, end: int) -> tuple[Resolution, list[int]]:
+    """Bucket starts whose sum is the window ending at `end`."""
+    span, res_name = WINDOWS[window]
+    res = _BY_NAME[res_name]
+    last = bucket_start(end, res)
+    n = span // res.seconds
+    return res, [last - i * res.seconds for i in range(n)]
+
+
+def parse_window(text: str) -> str:
+    if text not in WINDOW_NAMES:
+        raise ValueError(f"window must be one of {', '.join(WINDOW_NAMES)}, got {text!r}")
+    return text

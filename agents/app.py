@@ -70,6 +70,7 @@ def make_app(settings: Settings, predictor=None, store: CounterStore | None = No
     if store is None:
         store = CounterStore(connect(settings.redis_url, settings.redis_ssl_ca_certs), settings.namespace,
                              load_taxonomy())
+    store.claim_namespace()
     counter = TicketCounter(settings, store, predictor, app=app, enriched_topic=enriched, dlq_topic=dlq)
     app.hotline_counter = counter  # for tests and the CLI
 
@@ -81,9 +82,5 @@ def make_app(settings: Settings, predictor=None, store: CounterStore | None = No
     @app.on_partitions_assigned.connect
     async def resume_from_redis(app, assigned, **kwargs):
         await counter.seek_to_fence(assigned)
-
-    @app.on_startup.connect
-    async def claim(app, **kwargs):
-        store.claim_namespace()
 
     return app

@@ -83,7 +83,6 @@ def make_producer(settings: Settings, **overrides):
         acks="all",
         linger_ms=20,
         batch_size=256 * 1024,
-        buffer_memory=64 * 1024 * 1024,
         max_request_size=2 * 1024 * 1024,
         compression_type=None,
         # One in flight keeps a ticket's events in order when a send is retried.

@@ -532,10 +532,13 @@ def personal_number_sentence(rng: random.Random, caller: str) -> str:
     return rng.choice(ID_FORMS).format(id=id_card_number(rng))
 
 
-def complaint(rng: random.Random, item: str, sub: str, town: str, *, repeat: bool, caller: str,
-              personal: bool) -> tuple[str, str]:
-    """(title, content) for one ticket."""
+def complaint(rng: random.Random, item: str, sub: str, town: str, *, caller: str, personal: bool,
+              repeat_date: str | None = None) -> tuple[str, str]:
+    """(title, content) for one ticket; `repeat_date` ("3月5日") when it repeats an earlier one."""
     slots = Slots(rng, town)
+    repeat = repeat_date is not None
+    if repeat:
+        slots["date"] = repeat_date
     issue = rng.choice(ISSUES[item][sub]).format_map(slots)
     parts = []
     if repeat:
@@ -598,3 +601,31 @@ def reply_text(rng: random.Random, item: str, kind: str, dept: str) -> str:
         return (greet + rng.choice(ONSITE).format_map(slots) + rng.choice(EXPLAIN).format(law=law)
                 + rng.choice(ONSITE_RESULT))
     return rng.choice(NEITHER).format(dept=dept)
+
+
+# --- departments --------------------------------------------------------------------------------
+# The city bureau that usually handles an item; a share of tickets goes to the town's own office.
+CITY_DEPARTMENTS = {
+    "交通管理": "东莞市公安局交通警察支队", "住房保障": "东莞市住房和城乡建设局", "公共安全": "东莞市公安局",
+    "城市管理": "东莞市城市管理和综合执法局", "劳动保障": "东莞市人力资源和社会保障局", "市场监管": "东莞市市场监督管理局",
+    "环境保护": "东莞市生态环境局", "消费维权": "东莞市市场监督管理局", "教育": "东莞市教育局", "医疗卫生": "东莞市卫生健康局",
+    "社会保障": "东莞市社会保险基金管理中心", "城乡建设": "东莞市住房和城乡建设局", "物业管理": "东莞市住房和城乡建设局",
+    "水电气供应": "东莞市水务局", "公共交通": "东莞市交通运输局", "户政管理": "东莞市公安局", "企业服务": "东莞市工业和信息化局",
+    "民政服务": "东莞市民政局", "文化旅游": "东莞市文化广电旅游体育局", "农业农村": "东莞市农业农村局",
+    "自然资源": "东莞市自然资源局", "应急管理": "东莞市应急管理局", "人才人事": "东莞市人力资源和社会保障局",
+    "税务": "国家税务总局东莞市税务局", "通信网络": "东莞市工业和信息化局", "邮政快递": "东莞市邮政管理局",
+    "金融服务": "东莞市金融工作局", "政务服务": "东莞市政务服务数据管理局", "行政执法监督": "东莞市司法局",
+    "基层治理": "东莞市民政局", "体育": "东莞市文化广电旅游体育局", "知识产权": "东莞市市场监督管理局（知识产权局）",
+    "出入境": "东莞市公安局出入境管理支队", "其他": "东莞市12345政务服务便民热线管理中心",
+}
+
+
+def district_office(district: str) -> str | None:
+    """The district's own office, or None for 其他 (no office to route to)."""
+    if district.endswith("街道"):
+        return f"东莞市{district}办事处"
+    if district.endswith("镇"):
+        return f"东莞市{district}人民政府"
+    if district == "其他":
+        return None
+    return f"{district}管理委员会"

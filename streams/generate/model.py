@@ -50,6 +50,11 @@ def iso(t: int) -> str:
     return f"{_date_str(day)}T{h:02d}:{m:02d}:{s:02d}+08:00"
 
 
+def _month_day(t: int) -> str:
+    d = date.fromordinal(_EPOCH_ORDINAL + t // DAY)
+    return f"{d.month}月{d.day}日"
+
+
 def local_seconds(d: date) -> int:
     return (d.toordinal() - _EPOCH_ORDINAL) * DAY
 
@@ -267,8 +272,7 @@ def _ticket(rng, setup: _Setup, seq: int, received: int, year: int, mult: int, o
     original = rng.choice(recent) if repeat.draw(rng, eligible=len(recent) > 100) else None
     if original is not None:
         item, sub, district, caller = original.item, original.subcategory, original.district, original.caller
-        first = date.fromordinal(_EPOCH_ORDINAL + original.received // DAY)
-        repeat_date = f"{first.month}月{first.day}日"
+        repeat_date = _month_day(original.received)
     else:
         item = _pick(rng, setup.items, setup.item_cum)
         sub = _pick(rng, setup.subs[item], setup.sub_cum[item])
@@ -296,8 +300,8 @@ def _ticket(rng, setup: _Setup, seq: int, received: int, year: int, mult: int, o
         withdrawn_at = received + _delay(rng, cal.WITHDRAWAL_DELAY_H)
     else:
         reply_type = _pick(rng, setup.reply_types, setup.reply_cum)
-        reply = text.reply_text(rng, item, reply_type, department)
         replied_at = received + _delay(rng, cal.REPLY_DELAY_H)
+        reply = text.reply_text(rng, item, sub, reply_type, department, _month_day(replied_at))
         sampler = evaluate.get(item)
         # Tickets without a shown category are not evaluated: downstream their item is predicted,
         # and an evaluation landing on a never-evaluated item would break "exactly 20 items".

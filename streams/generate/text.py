@@ -588,10 +588,26 @@ NEITHER = ("您好，您反映的问题已转交{dept}办理，我们会持续�
 GREETINGS = ("您好！", "尊敬的市民：", "市民您好，", "")
 
 
-def reply_text(rng: random.Random, item: str, kind: str, dept: str) -> str:
-    """An official reply of a given type: onsite, explanation, both or neither."""
+SUB_LAWS = {
+    "价格投诉": "《中华人民共和国价格法》", "虚假宣传": "《中华人民共和国广告法》", "特种设备": "《中华人民共和国特种设备安全法》",
+    "药品安全": "《中华人民共和国药品管理法》", "无证经营": "《无证无照经营查处办法》", "污水排放": "《中华人民共和国水污染防治法》",
+    "工业噪声": "《中华人民共和国噪声污染防治法》", "噪音扰民": "《中华人民共和国噪声污染防治法》", "河涌水质": "《中华人民共和国水污染防治法》",
+    "固体废物": "《中华人民共和国固体废物污染环境防治法》", "劳动合同": "《中华人民共和国劳动合同法》", "工伤认定": "《工伤保险条例》",
+    "加班休假": "《中华人民共和国劳动法》", "住房公积金": "《住房公积金管理条例》", "商品房交付": "《中华人民共和国民法典》",
+    "房屋租赁纠纷": "《中华人民共和国民法典》", "消防隐患": "《中华人民共和国消防法》", "燃气安全": "《城镇燃气管理条例》",
+    "违法建设": "《中华人民共和国城乡规划法》", "校外培训": "《中华人民共和国民办教育促进法》", "医保报销": "《医疗保障基金使用监督管理条例》",
+    "网购纠纷": "《中华人民共和国电子商务法》", "不动产登记": "《不动产登记暂行条例》", "专利纠纷": "《中华人民共和国专利法》",
+}
+
+
+def reply_text(rng: random.Random, item: str, sub: str, kind: str, dept: str, day: str) -> str:
+    """An official reply of a given type: onsite, explanation, both or neither.
+
+    `day` ("3月5日") is the reply's date: an on-site visit is dated the day the reply is written.
+    """
     slots = Slots(rng, "")
-    law = LAWS.get(item, "相关法律法规")
+    slots["date"] = day
+    law = SUB_LAWS.get(sub) or LAWS.get(item, "相关法律法规")
     greet = rng.choice(GREETINGS) + "关于您反映的问题，"
     if kind == "onsite":
         return greet + rng.choice(ONSITE).format_map(slots) + rng.choice(ONSITE_RESULT)

@@ -1,0 +1,5 @@
+import sys
+
+from streams.generate.cli import main
+
+sys.exit(main())

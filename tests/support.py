@@ -1,0 +1,116 @@
+"""Helpers for tests that run the real processes: workers and exporters as subprocesses."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def env_for(settings, **extra) -> dict:
+    env = dict(os.environ)
+    env.update({
+        "HOTLINE_KAFKA_URL": settings.kafka_url, "HOTLINE_REDIS_URL": settings.redis_url,
+        "HOTLINE_NAMESPACE": settings.namespace, "HOTLINE_TOPIC_PREFIX": settings.topic_prefix,
+        "HOTLINE_PARTITIONS": str(settings.partitions), "HOTLINE_SESSION_TIMEOUT": str(settings.session_timeout_s),
+        "HOTLINE_CALLER_HASH_KEY": settings.caller_hash_key, "HOTLINE_EXPORTER_ADDR": settings.exporter_addr,
+        "HOTLINE_BATCH_MAX": str(settings.batch_max), "PYTHONUNBUFFERED": "1",
+    })
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+class Proc:
+    """A hotline subprocess in its own process group, with its log kept for failure messages."""
+
+    def __init__(self, args: list[str], env: dict, name: str):
+        self.name = name
+        self.log = tempfile.NamedTemporaryFile(prefix=f"hotline-{name}-", suffix=".log", delete=False)
+        self.p = subprocess.Popen([sys.executable, "-m", "streams.cli", *args], env=env, cwd=ROOT,
+                                  stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def alive(self) -> bool:
+        return self.p.poll() is None
+
+    def kill(self, sig=signal.SIGKILL) -> None:
+        if self.alive():
+            try:
+                os.killpg(self.p.pid, sig)
+            except ProcessLookupError:
+                pass
+            try:
+                self.p.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.p.pid, signal.SIGKILL)
+                self.p.wait(5)
+
+    def stop(self) -> None:
+        self.kill(signal.SIGTERM)
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")[-4000:]
+
+
+def start_worker(settings, name="worker", **extra) -> Proc:
+    return Proc(["worker"], env_for(settings, **extra), name)
+
+
+def start_exporter(settings, **extra) -> Proc:
+    return Proc(["exporter"], env_for(settings, **extra), "exporter")
+
+
+def hotline(args: list[str], settings=None, check=True, timeout=600) -> subprocess.CompletedProcess:
+    env = env_for(settings) if settings is not None else dict(os.environ)
+    return subprocess.run([sys.executable, "-m", "streams.cli", *args], env=env, cwd=ROOT, capture_output=True,
+                          timeout=timeout, check=check)
+
+
+def hotline_json(args: list[str], settings=None) -> dict:
+    return json.loads(hotline(args, settings).stdout)
+
+
+def generate(path: Path, tickets: int, seed: int = 7, mode: str = "lifecycle", dirty: float = 0.0) -> Path:
+    hotline(["generate", "--tickets", str(tickets), "--seed", str(seed), "--year", "2024", "--mode", mode,
+             "--dirty-rate", str(dirty), "-o", str(path)])
+    return path
+
+
+def count_records(path: Path) -> int:
+    with open(path, "rb") as fh:
+        return sum(1 for line in fh if line.strip())
+
+
+def wait_for_records(store, n: int, timeout: float = 300, workers=()) -> None:
+    deadline = time.monotonic() + timeout
+    seen = -1
+    while time.monotonic() < deadline:
+        seen = store.pipeline_counters().get("records", 0)
+        if seen >= n:
+            return
+        time.sleep(0.25)
+    logs = "\n".join(f"--- {w.name}\n{w.output()}" for w in workers)
+    raise AssertionError(f"only {seen} of {n} records counted after {timeout} s\n{logs}")
+
+
+def comparable(report: dict) -> dict:
+    """The report without the fields that name where it came from."""
+    return {k: v for k, v in report.items() if k not in ("source", "window_end")}
+
+
+def diff(a: dict, b: dict, path: str = "") -> list[str]:
+    out = []
+    for k in sorted(set(a) | set(b), key=str):
+        p = f"{path}.{k}" if path else str(k)
+        if k not in a or k not in b:
+            out.append(f"{p}: only in {'batch' if k in a else 'live'}")
+        elif isinstance(a[k], dict) and isinstance(b[k], dict):
+            out += diff(a[k], b[k], p)
+        elif a[k] != b[k]:
+            out.append(f"{p}: batch {a[k]!r} != live {b[k]!r}")
+    return out

@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 import redis
 
-from streams.pipeline import Processor, Source, ticket_ids
+from streams.pipeline import Processor, Source
 from streams.settings import Settings
 from streams.store import CounterStore, FenceMoved
 
@@ -32,7 +32,10 @@ class TicketCounter:
             predictor = load_classifier(settings.item_model)
         self.settings = settings
         self.store = store
-        self.processor = Processor(settings.caller_hash_key, predictor, emit_records=enriched_topic is not None)
+        from streams.text.rights import rights_claim
+
+        self.processor = Processor(settings.caller_hash_key, predictor, rights=rights_claim,
+                                   emit_records=enriched_topic is not None, repeat_rules=settings.repeats)
         self.app = app
         self.enriched_topic = enriched_topic
         self.dlq_topic = dlq_topic
@@ -62,23 +65,22 @@ class TicketCounter:
 
     async def handle_partition(self, topic: str, partition: int, offsets: list[int], raws: list[bytes]) -> None:
         fence = self.fence(topic, partition)
-        cleaned_all = self.processor.clean_all(raws)
-        ids_all = ticket_ids(cleaned_all)
+        prepared = self.processor.prepare(raws)  # clean + classify: no state needed
         while True:
-            view = await self._with_retry(lambda: self.store.read_partition(fence, ids_all))
+            view = await self._with_retry(
+                lambda: self.store.read_partition(fence, prepared.ticket_ids, prepared.group_keys))
             keep = [i for i, o in enumerate(offsets) if o > view.hwm]
             if not keep:
                 return  # all applied before (a redelivery after a crash or a rebalance)
-            result = self.processor.process(
-                [raws[i] for i in keep], view.states, [Source(topic, partition, offsets[i]) for i in keep],
-                cleaned=[cleaned_all[i] for i in keep])
+            batch = prepared if len(keep) == len(offsets) else prepared.subset(keep)
+            result = self.processor.process(batch, view.states, [Source(topic, partition, offsets[i]) for i in keep],
+                                             groups=view.groups)
             # Side outputs first: if we die after this, the batch is redone and they are sent twice
             # (at-least-once on those topics); the counters below still move exactly once.
             await self._produce(result)
             lag = self._lag(topic, partition, offsets[-1])
             try:
-                await self._with_retry(lambda: self.store.apply(fence, view.hwm, offsets[-1], result,
-                                                                view.watermark, lag))
+                await self._with_retry(lambda: self.store.apply(fence, view, offsets[-1], result, lag))
                 self.batches_applied += 1
                 return
             except FenceMoved as moved:

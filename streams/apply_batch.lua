@@ -9,7 +9,8 @@
 --       n_incr, then n_incr triples (key_suffix, field, delta),
 --       n_states, then pairs (state_key_suffix, ticket_id|encoded_state),
 --       n_buckets, then triples (key_suffix, zset_suffix, start, ttl_seconds),
---       n_prune, then pairs (zset_suffix, oldest_start_to_keep)
+--       n_prune, then pairs (zset_suffix, oldest_start_to_keep),
+--       n_groups, then quads (group_shard_suffix, group_key, expected_value, new_value)
 local ns = ARGV[1]
 local hwm_key = ns .. ':hwm'
 local current = redis.call('HGET', hwm_key, ARGV[2])
@@ -18,8 +19,27 @@ if current ~= ARGV[3] then
   return {0, current}
 end
 
+-- Locate the repeat-group section (last) and check it before writing anything.
 local i = 9
 local n = tonumber(ARGV[8])
+local j = i + 3 * n
+j = j + 1 + 2 * tonumber(ARGV[j])
+j = j + 1 + 4 * tonumber(ARGV[j])
+j = j + 1 + 2 * tonumber(ARGV[j])
+local ngroups = tonumber(ARGV[j])
+local g = j + 1
+for _ = 1, ngroups do
+  local cur = redis.call('HGET', ns .. ':' .. ARGV[g], ARGV[g + 1])
+  if cur == false then cur = '' end
+  if cur ~= ARGV[g + 2] then return {0, 'group ' .. ARGV[g + 1]} end
+  g = g + 4
+end
+g = j + 1
+for _ = 1, ngroups do
+  redis.call('HSET', ns .. ':' .. ARGV[g], ARGV[g + 1], ARGV[g + 3])
+  g = g + 4
+end
+
 for _ = 1, n do
   redis.call('HINCRBY', ns .. ':' .. ARGV[i], ARGV[i + 1], ARGV[i + 2])
   i = i + 3

@@ -25,7 +25,7 @@ def _processor(settings: Settings, model: str | None = None, emit_records: bool 
     from streams.text.rights import rights_claim
 
     return Processor(settings.caller_hash_key, _predictor(settings, model), rights=rights_claim,
-                     emit_records=emit_records)
+                     emit_records=emit_records, repeat_rules=settings.repeats)
 
 
 def _store(settings: Settings, namespace: str | None = None):

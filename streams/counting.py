@@ -21,7 +21,7 @@ REPLY_TYPES = ("onsite", "explanation", "both", "neither")
 SCORES = (1, 2, 3, 4, 5)
 
 # Metric names inside a bucket; a counter field is "<dimension>|<value>|<metric>".
-TICKET_METRICS = ("tickets", "off_hours", "withdrawn", "repeat", "predicted", "low_confidence",
+TICKET_METRICS = ("tickets", "off_hours", "withdrawn", "repeat", "repeat_caller", "repeat_text", "predicted", "low_confidence",
                   "replied", "response_s", "evaluated", "sat_sum") + tuple(f"reply_{t}" for t in REPLY_TYPES) \
     + tuple(f"sat_{s}" for s in SCORES)
 DIMENSIONS = ("all", "item", "sub", "channel", "district", "rights", "reply")
@@ -41,10 +41,10 @@ class TicketState:
     rights: str = ""
     reply_type: str = ""
 
-    def dims(self) -> list[tuple[str, str]]:
+    def dims(self, with_reply: bool = True) -> list[tuple[str, str]]:
         d = [("all", ""), ("item", self.item), ("sub", f"{self.item}/{self.sub}"), ("channel", self.channel),
              ("district", self.district), ("rights", self.rights)]
-        if self.reply_type:
+        if with_reply and self.reply_type:
             d.append(("reply", self.reply_type))
         return d
 

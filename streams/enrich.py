@@ -33,7 +33,7 @@ class ItemPredictor(Protocol):
     def predict(self, texts: Sequence[str]) -> Sequence[ItemPrediction]: ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class EnrichedEvent:
     clean: CleanEvent
     item: str | None = None  # None on follow-up events: the ticket's state knows it
@@ -46,6 +46,7 @@ class EnrichedEvent:
     rights_claim: str | None = None
     reply_type: str | None = None
     off_hours: bool | None = None
+    group_keys: list = None  # (rule, key) of the repeat groups a new ticket joins
 
     @property
     def ticket_id(self) -> str:

@@ -79,7 +79,7 @@ class HotlineCollector(Collector):
         yield counter("hotline_tickets_withdrawn", "Tickets withdrawn", overall.get("withdrawn", 0))
         fam = CounterMetricFamily("hotline_tickets_repeat", "Repeat complaints by the rule that matched", labels=["rule"])
         fam.add_metric(["platform"], overall.get("repeat", 0))
-        for rule in ("same_caller_item", "near_duplicate"):
+        for rule in ("caller", "text"):
             fam.add_metric([rule], overall.get(f"repeat_{rule}", 0))
         yield fam
         fam = CounterMetricFamily("hotline_replies", "Replies by type", labels=["reply_type"])

@@ -15,6 +15,7 @@ from schemas.taxonomy import Taxonomy, load_taxonomy
 from streams.cleaning import CleanEvent, Rejection, clean
 from streams.counting import Increment, TicketState, count_event
 from streams.enrich import EnrichedEvent, ItemPredictor, enrich_batch
+from streams.repeats import Group, Member, RepeatRules, group_keys, join_group
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,7 @@ class Source:
 class BatchResult:
     increments: list[Increment] = field(default_factory=list)
     states: dict[str, TicketState] = field(default_factory=dict)  # changed states only
+    groups: dict[str, Group] = field(default_factory=dict)  # changed repeat groups only
     pipeline: dict[str, int] = field(default_factory=dict)  # events|<outcome>, dlq|<reason>, records
     enriched: list[tuple[str, dict]] = field(default_factory=list)  # (key, record) for the enriched topic
     dead_letters: list[tuple[str | None, dict]] = field(default_factory=list)
@@ -65,49 +67,99 @@ def enriched_record(ev: EnrichedEvent, state: TicketState) -> dict:
     }
 
 
+@dataclass(slots=True)
+class Prepared:
+    """A batch after the stateless steps (clean, classify): what the stateful step needs to look up."""
+    raws: list[bytes]
+    cleaned: list[CleanEvent | Rejection]
+    enriched: list[EnrichedEvent | None]  # parallel to cleaned
+    ticket_ids: list[str]
+    group_keys: list[str]
+
+    def subset(self, keep: Sequence[int]) -> "Prepared":
+        cleaned = [self.cleaned[i] for i in keep]
+        enriched = [self.enriched[i] for i in keep]
+        keys = {k: None for e in enriched if e is not None and e.group_keys for _, k in e.group_keys}
+        return Prepared([self.raws[i] for i in keep], cleaned, enriched, ticket_ids(cleaned), list(keys))
+
+
 class Processor:
     def __init__(self, caller_key: str, predictor: ItemPredictor, taxonomy: Taxonomy | None = None,
-                 rights: Callable | None = None, emit_records: bool = True):
+                 rights: Callable | None = None, emit_records: bool = True,
+                 repeat_rules: RepeatRules | None = RepeatRules()):
         self.caller_key = caller_key
         self.predictor = predictor
         self.taxonomy = taxonomy or load_taxonomy()
         self.rights = rights
         self.emit_records = emit_records
+        self.repeat_rules = repeat_rules
 
     def clean_all(self, raws: Sequence[bytes]) -> list[CleanEvent | Rejection]:
         return [clean(raw, self.caller_key) for raw in raws]
 
-    def process(self, raws: Sequence[bytes], states: Mapping[str, TicketState | None],
-                sources: Sequence[Source | None] | None = None,
-                cleaned: Sequence[CleanEvent | Rejection] | None = None) -> BatchResult:
-        """`states` must hold every ticket id of the batch's valid events (None when unknown)."""
-        result = BatchResult()
-        cleaned = self.clean_all(raws) if cleaned is None else cleaned
+    def prepare(self, raws: Sequence[bytes]) -> Prepared:
+        """The stateless steps: clean and classify. Pure; safe to run before any lookup."""
+        raws = list(raws)
+        cleaned = self.clean_all(raws)
         valid = [c for c in cleaned if isinstance(c, CleanEvent)]
-        enriched = iter(enrich_batch(valid, self.taxonomy, self.predictor, self.rights))
+        it = iter(enrich_batch(valid, self.taxonomy, self.predictor, self.rights))
+        enriched: list[EnrichedEvent | None] = []
+        keys: dict[str, None] = {}
+        for c in cleaned:
+            if isinstance(c, Rejection):
+                enriched.append(None)
+                continue
+            ev = next(it)
+            if self.repeat_rules and ev.item is not None:
+                ev.group_keys = group_keys(self.repeat_rules, c.caller_hash, ev.item, ev.district, c.content)
+                keys.update((k, None) for _, k in ev.group_keys)
+            enriched.append(ev)
+        return Prepared(raws, cleaned, enriched, ticket_ids(cleaned), list(keys))
+
+    def process(self, raws: Sequence[bytes] | Prepared, states: Mapping[str, TicketState | None],
+                sources: Sequence[Source | None] | None = None,
+                groups: Mapping[str, Group | None] | None = None) -> BatchResult:
+        """The stateful step. `states` (and `groups`) must hold every ticket id (group key) of the
+        prepared batch, None when unknown."""
+        prep = raws if isinstance(raws, Prepared) else self.prepare(raws)
+        groups = groups or {}
+        result = BatchResult()
         overlay: dict[str, TicketState | None] = {}
-        for i, item in enumerate(cleaned):
+        group_overlay: dict[str, Group] = {}
+        for i, item in enumerate(prep.cleaned):
             source = sources[i] if sources else None
             result.bump("records")
             if isinstance(item, Rejection):
-                self._reject(result, raws[i], item, "rejected", source)
+                self._reject(result, prep.raws[i], item, "rejected", source)
                 continue
-            ev = next(enriched)
+            ev = prep.enriched[i]
             tid = item.ticket_id
             state = overlay[tid] if tid in overlay else states.get(tid)
             out = count_event(ev, state)
             if out.outcome != "counted":
-                self._reject(result, raws[i], out.rejection, out.outcome, source)
+                self._reject(result, prep.raws[i], out.rejection, out.outcome, source)
                 continue
             result.bump("events|counted")
             overlay[tid] = out.state
             result.states[tid] = out.state
             result.increments.extend(out.increments)
+            if ev.group_keys and (state is None or "c" not in state.facts):
+                self._repeats(ev, out.state, groups, group_overlay, result)
             if item.event_time > result.max_event_time:
                 result.max_event_time = item.event_time
             if self.emit_records:
                 result.enriched.append((tid, enriched_record(ev, out.state)))
         return result
+
+    def _repeats(self, ev: EnrichedEvent, state: TicketState, groups, overlay, result: BatchResult) -> None:
+        dims = tuple(state.dims(with_reply=False))  # a repeat is a fact of the ticket, not of its reply
+        for rule, key in ev.group_keys:
+            group = overlay[key] if key in overlay else groups.get(key)
+            member = Member(ev.ticket_id, state.received_at, False, dims)
+            new_group, flagged = join_group(group, member, self.repeat_rules.days)
+            overlay[key] = result.groups[key] = new_group
+            for m in flagged:
+                result.increments.append(Increment(m.received_at, list(m.dims), {f"repeat_{rule}": 1}))
 
     def _reject(self, result: BatchResult, raw: bytes, rejection: Rejection, outcome: str,
                 source: Source | None) -> None:

@@ -36,12 +36,14 @@ def chunks(records: Iterator[bytes], size: int = CHUNK) -> Iterator[list[bytes]]
 
 def build_report(path: str, processor: Processor) -> dict:
     states: dict[str, TicketState] = {}
+    groups: dict = {}
     fields: dict[str, int] = {}
     pipeline: dict[str, int] = {}
     with open(path, "rb") as fh:
         for batch in chunks(read_records(fh)):
-            result = processor.process(batch, states)
+            result = processor.process(processor.prepare(batch), states, groups=groups)
             states.update(result.states)
+            groups.update(result.groups)
             for inc in result.increments:
                 add_into(fields, fields_of(inc))
             add_into(pipeline, result.pipeline)

@@ -56,6 +56,8 @@ class Settings:
     kafka_ssl_cafile: str = ""
     redis_ssl_ca_certs: str = ""
     window_clock: str = "auto"  # auto | event | wall
+    repeat_rules: str = "caller,text"
+    repeat_days: int = 30
     worker_web_port: int = 0  # 0: Faust's web server off
 
     @property
@@ -110,6 +112,8 @@ class Settings:
             redis_ssl_ca_certs=env.get("HOTLINE_REDIS_SSL_CA_CERTS", ""),
             window_clock=env.get("HOTLINE_WINDOW_CLOCK") or d.window_clock,
             worker_web_port=_int(env, "HOTLINE_WORKER_WEB_PORT", d.worker_web_port),
+            repeat_rules=env.get("HOTLINE_REPEAT_RULES", d.repeat_rules),
+            repeat_days=_int(env, "HOTLINE_REPEAT_DAYS", d.repeat_days),
         )
         s.validate()
         return s
@@ -122,3 +126,10 @@ class Settings:
         if self.window_clock not in ("auto", "event", "wall"):
             raise ValueError("HOTLINE_WINDOW_CLOCK must be auto, event or wall")
         self.exporter_host_port  # raises on a malformed address
+        self.repeats  # raises on unknown rules
+
+    @property
+    def repeats(self):
+        from streams.repeats import RepeatRules
+
+        return RepeatRules.parse(self.repeat_rules, self.repeat_days) if self.repeat_rules else None

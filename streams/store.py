@@ -58,6 +58,30 @@ class StateCodec:
                          ix["c"][s.channel], ix["d"][s.district], ix["r"][s.rights],
                          ix["y"][s.reply_type] if s.reply_type else ""))
 
+    def encode_group(self, group) -> str:
+        ix = self._ix
+        parts = []
+        for m in group.members:
+            d = dict(m.dims)
+            item = d["item"]
+            sub = d["sub"].split("/", 1)[1]
+            parts.append(f"{m.ticket_id},{m.received_at},{int(m.flagged)},{ix['i'][item]}.{self._sub_ix[item].get(sub, '')}."
+                         f"{ix['c'][d['channel']]}.{ix['d'][d['district']]}.{ix['r'][d['rights']]}")
+        return ";".join(parts)
+
+    def decode_group(self, raw: str):
+        from streams.repeats import Group, Member
+
+        members = []
+        for part in raw.split(";"):
+            tid, t, f, dims = part.split(",")
+            i, s, c, d, r = dims.split(".")
+            item = self.items[int(i)]
+            st = TicketState("", 0, item, self.subs[item][int(s)] if s else UNKNOWN, self.channels[int(c)],
+                             self.districts[int(d)], self.rights[int(r)])
+            members.append(Member(tid, int(t), f == "1", tuple(st.dims())))
+        return Group(members)
+
     def decode(self, raw: str) -> TicketState:
         f, t, i, s, c, d, r, y = raw.split("|")
         item = self.items[int(i)]
@@ -81,11 +105,17 @@ class FenceMoved(Exception):
     """The partition's high-water mark changed since it was read: another writer got there first."""
 
 
+def group_shard(key: str) -> str:
+    return f"rg:{zlib.crc32(key.encode()) % STATE_SHARDS}"
+
+
 @dataclass
 class PartitionView:
     hwm: int
     watermark: int
     states: dict[str, TicketState | None]
+    groups: dict = None  # group key -> Group | None
+    group_raw: dict = None  # group key -> the raw value read (for the optimistic check)
 
 
 class CounterStore:
@@ -111,29 +141,34 @@ class CounterStore:
                 f"{self.codec.fingerprint}: rebuild into a new namespace (hotline rebuild)")
 
     # ---- the write path ----------------------------------------------------------------------
-    def read_partition(self, fence: str, ticket_ids: Iterable[str]) -> PartitionView:
+    def read_partition(self, fence: str, ticket_ids: Iterable[str], group_keys: Iterable[str] = ()) -> PartitionView:
         ids = list(ticket_ids)
+        keys = list(group_keys)
         with self.r.pipeline(transaction=False) as p:
             p.hget(self.k("hwm"), fence)
             p.hget(self.k("meta"), "watermark")
             for tid in ids:
                 p.hget(self.k(state_shard(tid)), tid)
+            for key in keys:
+                p.hget(self.k(group_shard(key)), key)
             out = p.execute()
         hwm = int(out[0]) if out[0] is not None else -1
         wm = int(out[1] or 0)
-        states = {tid: (self.codec.decode(raw) if raw else None) for tid, raw in zip(ids, out[2:])}
-        return PartitionView(hwm, wm, states)
+        states = {tid: (self.codec.decode(raw) if raw else None) for tid, raw in zip(ids, out[2:2 + len(ids)])}
+        group_raw = dict(zip(keys, out[2 + len(ids):]))
+        groups = {k: (self.codec.decode_group(raw) if raw else None) for k, raw in group_raw.items()}
+        return PartitionView(hwm, wm, states, groups, group_raw)
 
-    def apply(self, fence: str, expected_hwm: int, new_hwm: int, result: BatchResult, watermark: int,
-              lag: int = 0) -> None:
-        """Apply a processed batch; raises FenceMoved when the partition's offset moved meanwhile."""
-        args = self.encode_batch(fence, expected_hwm, new_hwm, result, watermark, lag)
+    def apply(self, fence: str, view: PartitionView, new_hwm: int, result: BatchResult, lag: int = 0) -> None:
+        """Apply a processed batch; raises FenceMoved when the partition's offset, or a repeat group
+        the batch read, changed meanwhile (the caller re-reads and recomputes)."""
+        args = self.encode_batch(fence, view, new_hwm, result, lag)
         ok, current = self._apply(args=args)
         if int(ok) != 1:
-            raise FenceMoved(f"{fence}: expected offset {expected_hwm}, Redis has {current}")
+            raise FenceMoved(f"{fence}: expected offset {view.hwm}, Redis has {current}")
 
-    def encode_batch(self, fence: str, expected_hwm: int, new_hwm: int, result: BatchResult, watermark: int,
-                     lag: int) -> list:
+    def encode_batch(self, fence: str, view: PartitionView, new_hwm: int, result: BatchResult, lag: int) -> list:
+        expected_hwm, watermark = view.hwm, view.watermark
         wm = max(watermark, result.max_event_time)
         per_key: dict[str, dict[str, int]] = {"all": {}}
         buckets: dict[str, tuple[str, int, int]] = {}
@@ -171,6 +206,11 @@ class CounterStore:
         args.append(len(RESOLUTIONS))
         for res in RESOLUTIONS:
             args += (f"idx:{res.name}", bucket_start(wm - res.retention, res))
+        # Repeat groups are shared across partitions: write each only if it still holds what we read.
+        args.append(len(result.groups))
+        raw = view.group_raw or {}
+        for key, group in result.groups.items():
+            args += (group_shard(key), key, raw.get(key) or "", self.codec.encode_group(group))
         return args
 
     # ---- the read path -----------------------------------------------------------------------

@@ -33,6 +33,8 @@ def _figures(m: Mapping[str, int]) -> dict:
         "withdrawal_rate": _ratio(m.get("withdrawn", 0), tickets),
         "repeat": m.get("repeat", 0),
         "repeat_rate": _ratio(m.get("repeat", 0), tickets),
+        "repeat_by_rule": {"platform": m.get("repeat", 0), "caller": m.get("repeat_caller", 0),
+                           "text": m.get("repeat_text", 0)},
         "predicted_items": m.get("predicted", 0),
         "low_confidence_items": m.get("low_confidence", 0),
         "replied": replied,

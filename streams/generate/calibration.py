@@ -55,7 +55,7 @@ ITEM_SATISFACTION: dict[str, float] = {
     "城市管理": 3.20, "交通管理": 3.25, "住房保障": 2.40, "劳动保障": 2.20, "市场监管": 3.05, "公共安全": 3.30,
     "环境保护": 2.55, "消费维权": 3.00, "教育": 3.10, "医疗卫生": 3.00, "社会保障": 3.05,
     "物业管理": 2.25, "水电气供应": 3.15, "公共交通": 3.10, "城乡建设": 2.45, "户政管理": 2.70,
-    "政务服务": 3.20, "企业服务": 4.20, "民政服务": 2.60, "税务": 2.65,
+    "政务服务": 3.20, "企业服务": 4.25, "民政服务": 2.60, "税务": 2.65,
 }
 # Score mixture: a dissatisfied caller scores from DISSATISFIED, a satisfied one from SATISFIED;
 # the mixing weight sets the mean. Hotline scores are bimodal, not bell-shaped.
@@ -85,8 +85,8 @@ SPRING_FESTIVAL_FACTOR = 0.6
 # --- channels (plausible): canonical share, raw spellings with weights, P(category missing) ------
 # WeChat and web forms let citizens skip the category; the call centre's agents always fill it.
 CHANNELS: dict[str, tuple[float, tuple[tuple[str, float], ...], float]] = {
-    "电话": (0.56, (("电话", 6), ("12345热线", 2), ("热线电话", 1), ("语音", 1), ("phone", 0.3)), 0.025),
-    "微信": (0.16, (("微信", 4), ("微信公众号", 3), ("公众号", 1), ("wechat", 0.3)), 0.22),
+    "电话": (0.56, (("电话", 6), ("12345热线", 2), ("热线电话", 1), ("语音", 1), ("phone", 0.3)), 0.02),
+    "微信": (0.16, (("微信", 4), ("微信公众号", 3), ("公众号", 1), ("wechat", 0.3)), 0.20),
     "网站": (0.09, (("网站", 4), ("门户网站", 2), ("网页", 1), ("web", 0.3)), 0.20),
     "APP": (0.09, (("i莞家", 4), ("APP", 2), ("莞家APP", 1), ("手机客户端", 1)), 0.08),
     "小程序": (0.05, (("微信小程序", 3), ("小程序", 2), ("i莞家小程序", 1)), 0.14),

@@ -62,9 +62,13 @@ class DirtyMixer:
         return rec
 
     def _invalid_json(self) -> bytes:
-        text = dumps(self._fake()).decode("utf-8")
-        if self.rng.random() < 0.7:  # a record cut off mid-write (on a character boundary)
-            return text[: self.rng.randint(10, len(text) - 2)].encode("utf-8")
+        rec = self._fake()
+        text = dumps(rec).decode("utf-8")
+        if self.rng.random() < 0.7:
+            # A record cut off mid-write, on a character boundary (else it would be invalid UTF-8)
+            # and after the fake id (so nothing that salvages ids can find a real ticket's).
+            keep = text.index(rec["ticket_id"]) + len(rec["ticket_id"]) + 1
+            return text[: self.rng.randint(keep, len(text) - 2)].encode("utf-8")
         # a producer that printed a Python dict instead of JSON
         return text.replace('"', "'").encode("utf-8")
 

@@ -180,7 +180,7 @@ class _Scorer:
 
     def score(self, rng: random.Random, item: str, channel: str) -> int:
         target = cal.ITEM_SATISFACTION[item]
-        want = target + self.item_gap.get(item, 0.0) / 4 + self.channel_gap.get(channel, 0.0) / 8
+        want = target + self.item_gap.get(item, 0.0) / 2 + self.channel_gap.get(channel, 0.0) / 4
         want = min(self.s_mean - 0.03, max(self.d_mean + 0.03, want))
         w_dis = (self.s_mean - want) / (self.s_mean - self.d_mean)
         cum = self.d_cum if rng.random() < w_dis else self.s_cum

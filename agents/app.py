@@ -66,6 +66,7 @@ def make_app(settings: Settings, predictor=None, store: CounterStore | None = No
     raw = app.topic(settings.raw_topic, partitions=settings.partitions, key_type=bytes, value_type=bytes)
     enriched = app.topic(settings.enriched_topic, partitions=settings.partitions, key_type=bytes, value_type=bytes)
     dlq = app.topic(settings.dlq_topic, partitions=settings.partitions, key_type=bytes, value_type=bytes)
+    alerts = app.topic(settings.alerts_topic, partitions=settings.partitions, key_type=bytes, value_type=bytes)
 
     if store is None:
         store = CounterStore(connect(settings.redis_url, settings.redis_ssl_ca_certs), settings.namespace,
@@ -78,6 +79,26 @@ def make_app(settings: Settings, predictor=None, store: CounterStore | None = No
     async def count_tickets(stream):
         async for events in stream.take_events(settings.batch_max, within=settings.batch_within_s):
             await counter.handle(events)
+
+    from streams.monitor import SpikeMonitor
+    from streams.spikes import SpikeRules
+
+    monitor = SpikeMonitor(store, SpikeRules(min_count=settings.spike_min_count, threshold=settings.spike_threshold))
+    app.hotline_monitor = monitor
+
+    @app.timer(interval=settings.spike_interval_s)
+    async def watch_repeat_spikes():
+        import asyncio
+        import json as _json
+
+        try:
+            events = await asyncio.to_thread(monitor.evaluate)
+        except Exception as exc:  # Redis away: the next tick tries again
+            log.warning("spike monitor skipped a tick: %s", exc)
+            return
+        for event in events:
+            await alerts.send(key=f"{event['scope_type']}:{event['scope']}".encode(),
+                              value=_json.dumps(event, ensure_ascii=False).encode())
 
     @app.on_partitions_assigned.connect
     async def resume_from_redis(app, assigned, **kwargs):

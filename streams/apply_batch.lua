@@ -10,7 +10,8 @@
 --       n_states, then pairs (state_key_suffix, ticket_id|encoded_state),
 --       n_buckets, then triples (key_suffix, zset_suffix, start, ttl_seconds),
 --       n_prune, then pairs (zset_suffix, oldest_start_to_keep),
---       n_groups, then quads (group_shard_suffix, group_key, expected_value, new_value)
+--       n_groups, then quads (group_shard_suffix, group_key, expected_value, new_value),
+--       n_examples, then pairs (list_suffix, ticket_id)
 local ns = ARGV[1]
 local hwm_key = ns .. ':hwm'
 local current = redis.call('HGET', hwm_key, ARGV[2])
@@ -38,6 +39,13 @@ g = j + 1
 for _ = 1, ngroups do
   redis.call('HSET', ns .. ':' .. ARGV[g], ARGV[g + 1], ARGV[g + 3])
   g = g + 4
+end
+local nex = tonumber(ARGV[g]); g = g + 1
+for _ = 1, nex do
+  local key = ns .. ':' .. ARGV[g]
+  redis.call('LPUSH', key, ARGV[g + 1])
+  redis.call('LTRIM', key, 0, 19)
+  g = g + 2
 end
 
 for _ = 1, n do

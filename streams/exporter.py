@@ -189,6 +189,12 @@ class HotlineCollector(Collector):
         for scope_type in ("item", "district"):
             fam.add_metric([scope_type], int(counts.get(scope_type, 0)))
         yield fam
+        score = GaugeMetricFamily("hotline_repeat_spike_score", "Latest spike score of scopes that alerted in the last 2 h",
+                                  labels=["scope_type", "scope"])
+        for key, value in sorted(store.r.hgetall(store.k("alerts:score")).items()):
+            scope_type, _, scope = key.partition("|")
+            score.add_metric([scope_type, scope], float(value))
+        yield score
 
 
 def serve(store: CounterStore, addr: tuple[str, int], window_clock: str = "auto", hot_reader=None):

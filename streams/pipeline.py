@@ -35,6 +35,7 @@ class BatchResult:
     enriched: list[tuple[str, dict]] = field(default_factory=list)  # (key, record) for the enriched topic
     dead_letters: list[tuple[str | None, dict]] = field(default_factory=list)
     max_event_time: int = 0
+    repeat_examples: list[tuple[str, str]] = field(default_factory=list)  # (scope, ticket id), for alerts
 
     def bump(self, name: str, n: int = 1) -> None:
         self.pipeline[name] = self.pipeline.get(name, 0) + n
@@ -143,6 +144,8 @@ class Processor:
             overlay[tid] = out.state
             result.states[tid] = out.state
             result.increments.extend(out.increments)
+            if item.repeat_of and (state is None or "c" not in state.facts):
+                result.repeat_examples += [(f"item:{out.state.item}", tid), (f"district:{out.state.district}", tid)]
             if ev.group_keys and (state is None or "c" not in state.facts):
                 self._repeats(ev, out.state, groups, group_overlay, result)
             if item.event_time > result.max_event_time:
@@ -160,6 +163,8 @@ class Processor:
             overlay[key] = result.groups[key] = new_group
             for m in flagged:
                 result.increments.append(Increment(m.received_at, list(m.dims), {f"repeat_{rule}": 1}))
+                d = dict(m.dims)
+                result.repeat_examples += [(f"item:{d['item']}", m.ticket_id), (f"district:{d['district']}", m.ticket_id)]
 
     def _reject(self, result: BatchResult, raw: bytes, rejection: Rejection, outcome: str,
                 source: Source | None) -> None:

@@ -58,6 +58,9 @@ class Settings:
     window_clock: str = "auto"  # auto | event | wall
     repeat_rules: str = "caller,text"
     repeat_days: int = 30
+    spike_interval_s: float = 15.0
+    spike_min_count: int = 5
+    spike_threshold: float = 4.0
     worker_web_port: int = 0  # 0: Faust's web server off
 
     @property
@@ -114,6 +117,9 @@ class Settings:
             worker_web_port=_int(env, "HOTLINE_WORKER_WEB_PORT", d.worker_web_port),
             repeat_rules=env.get("HOTLINE_REPEAT_RULES", d.repeat_rules),
             repeat_days=_int(env, "HOTLINE_REPEAT_DAYS", d.repeat_days),
+            spike_interval_s=_float(env, "HOTLINE_SPIKE_INTERVAL", d.spike_interval_s),
+            spike_min_count=_int(env, "HOTLINE_SPIKE_MIN_COUNT", d.spike_min_count),
+            spike_threshold=_float(env, "HOTLINE_SPIKE_THRESHOLD", d.spike_threshold),
         )
         s.validate()
         return s

@@ -211,7 +211,15 @@ class CounterStore:
         raw = view.group_raw or {}
         for key, group in result.groups.items():
             args += (group_shard(key), key, raw.get(key) or "", self.codec.encode_group(group))
+        # The last few repeat tickets per scope: alert events cite them (ids only, no personal data).
+        examples = result.repeat_examples[-200:]
+        args.append(len(examples))
+        for scope, tid in examples:
+            args += (f"rx:{scope}", tid)
         return args
+
+    def repeat_examples(self, scope: str, n: int = 5) -> list[str]:
+        return self.r.lrange(self.k(f"rx:{scope}"), 0, n - 1)
 
     # ---- the read path -----------------------------------------------------------------------
     def meta(self) -> dict[str, str]:

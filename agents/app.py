@@ -69,8 +69,10 @@ def make_app(settings: Settings, predictor=None, store: CounterStore | None = No
     alerts = app.topic(settings.alerts_topic, partitions=settings.partitions, key_type=bytes, value_type=bytes)
 
     if store is None:
-        store = CounterStore(connect(settings.redis_url, settings.redis_ssl_ca_certs), settings.namespace,
-                             load_taxonomy())
+        from streams.namespaces import active
+
+        client = connect(settings.redis_url, settings.redis_ssl_ca_certs)
+        store = CounterStore(client, active(settings, client), load_taxonomy())
     store.claim_namespace()
     counter = TicketCounter(settings, store, predictor, app=app, enriched_topic=enriched, dlq_topic=dlq)
     app.hotline_counter = counter  # for tests and the CLI

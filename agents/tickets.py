@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections import defaultdict
 from typing import Any, Sequence
 
 import redis
 
+from schemas.taxonomy import load_taxonomy
 from streams.pipeline import Processor, Source
 from streams.settings import Settings
 from streams.store import CounterStore, FenceMoved
@@ -17,6 +19,7 @@ from streams.store import CounterStore, FenceMoved
 log = logging.getLogger("hotline.worker")
 
 MAX_BACKOFF_S = 10.0
+NAMESPACE_CHECK_S = 1.0
 
 
 def _json(record: dict) -> bytes:
@@ -40,6 +43,8 @@ class TicketCounter:
         self.enriched_topic = enriched_topic
         self.dlq_topic = dlq_topic
         self.batches_applied = 0
+        self.taxonomy = load_taxonomy()
+        self._ns_checked = 0.0
 
     def fence(self, topic: str, partition: int) -> str:
         return f"{topic}:{partition}"
@@ -49,12 +54,38 @@ class TicketCounter:
         for tp in assigned:
             if tp.topic != self.settings.raw_topic:
                 continue
-            hwm = await self._with_retry(lambda: self.store.read_partition(self.fence(tp.topic, tp.partition), []).hwm)
-            if hwm >= 0:
-                await self.app.consumer.seek(tp, hwm + 1)
-                log.info("partition %s resumes at offset %d (from Redis)", tp.partition, hwm + 1)
+            fence = self.fence(tp.topic, tp.partition)
+            hwm = await self._with_retry(lambda: self.store.read_partition(fence, []).hwm)
+            await self.app.consumer.seek(tp, hwm + 1)
+            log.info("partition %s resumes at offset %d (from Redis %s)", tp.partition, hwm + 1, self.store.ns)
+
+    async def follow_active_namespace(self) -> bool:
+        """Switch to the active namespace when `hotline namespace activate` changed it.
+
+        The new namespace's fences say where its counts stop (a rebuild records them), so the
+        consumer is moved there and the batch in hand is dropped: it will be read again.
+        """
+        if self.app is None:
+            return False
+        now = time.monotonic()
+        if now - self._ns_checked < NAMESPACE_CHECK_S:
+            return False
+        self._ns_checked = now
+        from streams.namespaces import active
+
+        name = await self._with_retry(lambda: active(self.settings, self.store.r))
+        if name == self.store.ns:
+            return False
+        new = CounterStore(self.store.r, name, self.taxonomy)
+        await self._with_retry(new.claim_namespace)
+        log.warning("active namespace changed %s -> %s: resuming from its offsets", self.store.ns, name)
+        self.store = new
+        await self.seek_to_fence(self.app.consumer.assignment())
+        return True
 
     async def handle(self, events: Sequence[Any]) -> None:
+        if await self.follow_active_namespace():
+            return
         by_tp: dict[tuple[str, int], list] = defaultdict(list)
         for ev in events:
             by_tp[(ev.message.topic, ev.message.partition)].append(ev)

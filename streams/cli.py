@@ -47,7 +47,9 @@ def cmd_report(args) -> int:
     from streams.report import build_report, write_report
 
     settings = _settings()
-    rep = build_report(args.file, _processor(settings, args.model))
+    from streams.rebuild import parse_bound
+
+    rep = build_report(args.file, _processor(settings, args.model), parse_bound(args.since), parse_bound(args.until))
     write_report(rep, args.json)
     return 0
 
@@ -126,6 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("file")
     s.add_argument("--json", action="store_true", help="machine-readable output (schema in README)")
     s.add_argument("--model", help="item classifier model (default: HOTLINE_ITEM_MODEL, else the lexicon)")
+    s.add_argument("--since", help="only events at or after this time (as `hotline rebuild` filters)")
+    s.add_argument("--until", help="only events before this time")
     s.set_defaults(func=cmd_report)
 
     s = sub.add_parser("snapshot", help="the live figures from Redis, same schema as report")

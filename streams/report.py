@@ -34,13 +34,18 @@ def chunks(records: Iterator[bytes], size: int = CHUNK) -> Iterator[list[bytes]]
         yield batch
 
 
-def build_report(path: str, processor: Processor) -> dict:
+def build_report(path: str, processor: Processor, since: int | None = None, until: int | None = None) -> dict:
     states: dict[str, TicketState] = {}
     groups: dict = {}
     fields: dict[str, int] = {}
     pipeline: dict[str, int] = {}
     with open(path, "rb") as fh:
-        for batch in chunks(read_records(fh)):
+        records = read_records(fh)
+        if since is not None or until is not None:
+            from streams.rebuild import in_range
+
+            records = (r for r in records if in_range(r, since, until))
+        for batch in chunks(records):
             result = processor.process(processor.prepare(batch), states, groups=groups)
             states.update(result.states)
             groups.update(result.groups)

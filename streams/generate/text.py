@@ -500,7 +500,11 @@ ISSUES: dict[str, dict[str, tuple[str, ...]]] = {
 
 OPENERS = ("", "", "", "您好，", "你好，", "本人是{town}居民，", "我住在{estate}，", "市民来电反映：", "来电人反映：",
            "我是{estate}的业主，", "我在{town}上班，")
-LOCATIONS = ("", "", "地址：{town}{road}附近。", "地点在{town}{village}。", "具体位置：{town}{estate}。")
+# Most tickets name a place (the handling office needs one); it is also what tells two citizens'
+# tickets about the same kind of problem apart.
+LOCATIONS = ("", "地址：{town}{road}附近。", "地点在{town}{village}。", "具体位置：{town}{estate}。",
+             "事发地：{town}{road}{shop}旁边。", "我住在{town}{estate}{room}。", "位置在{road}和{village}交界处。",
+             "{town}{estate}附近。")
 DEMANDS = ("希望相关部门尽快处理。", "请求有关部门调查处理。", "要求给个说法。", "望尽快解决，谢谢！",
            "多次反映都没解决，希望这次能处理好。", "请相关部门核实处理并回复。", "希望政府重视。", "")
 REPEAT_LEADS = ("我在{date}已经反映过这个问题，到现在还没有解决。", "之前投诉过一次，问题依旧，再次反映：",

@@ -1,0 +1,201 @@
+"""Chaos: processes killed with SIGKILL at seeded random points, services stopped and frozen.
+After every scenario the live counters must equal the batch report of the same file, exactly.
+
+Each scenario runs HOTLINE_CHAOS_RUNS times (default 2) with different seeds; set it higher for a
+longer soak. Every run prints what it compared.
+"""
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+import urllib.request
+
+import pytest
+
+from schemas.taxonomy import load_taxonomy
+from streams.embedded import free_port, start_redis, wait_port
+from streams.kafka import ensure_topics, iter_file, replay
+from streams.snapshot import take_snapshot
+from streams.store import CounterStore, connect
+from tests.support import (comparable, count_records, diff, generate, hotline_json, start_exporter, start_worker,
+                           wait_for_records)
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+RUNS = int(os.environ.get("HOTLINE_CHAOS_RUNS", "2"))
+TICKETS = 6000
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    return generate(tmp_path_factory.mktemp("chaos") / "sample.jsonl", TICKETS, seed=99, mode="lifecycle", dirty=0.01)
+
+
+@pytest.fixture(scope="module")
+def reference(sample):
+    return hotline_json(["report", str(sample), "--json"])
+
+
+def check_exact(settings, reference, label: str) -> None:
+    store = CounterStore(connect(settings.redis_url), settings.namespace, load_taxonomy())
+    live = take_snapshot(store, "all", "event")
+    a = {k: v for k, v in comparable(reference).items() if k != "late"}
+    b = {k: v for k, v in comparable(live).items() if k != "late"}
+    problems = diff(a, b)
+    print(f"[{label}] compared batch report and live snapshot: tickets {a['valid']} vs {b['valid']}, "
+          f"records {a['records']} vs {b['records']}, evaluated {a['evaluated']} vs {b['evaluated']}, "
+          f"{len(problems)} differing fields")
+    assert not problems, "\n".join(problems[:30])
+
+
+def wait_until(store, fraction: float, n: int, timeout: float = 120) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        seen = store.pipeline_counters().get("records", 0)
+        if seen >= fraction * n:
+            return seen
+        time.sleep(0.02)
+    raise AssertionError(f"never reached {fraction:.0%} of {n}")
+
+
+def _store(settings):
+    return CounterStore(connect(settings.redis_url), settings.namespace, load_taxonomy())
+
+
+@pytest.mark.parametrize("run", range(RUNS))
+def test_worker_killed_mid_replay_then_restarted(settings, sample, reference, run):
+    rnd = random.Random(1000 + run)
+    ensure_topics(settings)
+    store, n = _store(settings), count_records(sample)
+    worker = start_worker(settings)
+    try:
+        replay(iter_file(str(sample)), settings, progress=False)
+        at = wait_until(store, rnd.uniform(0.1, 0.8), n)
+        worker.kill()
+        worker = start_worker(settings, name="restarted")
+        wait_for_records(store, n, workers=[worker])
+        time.sleep(1)
+        check_exact(settings, reference, f"worker SIGKILL at {at}/{n}")
+    finally:
+        worker.stop()
+
+
+@pytest.mark.parametrize("run", range(RUNS))
+def test_group_member_killed_then_one_added_back(settings, sample, reference, run):
+    rnd = random.Random(2000 + run)
+    size = 2 + run % 2  # two, then three workers
+    ensure_topics(settings)
+    store, n = _store(settings), count_records(sample)
+    workers = [start_worker(settings, name=f"w{i}") for i in range(size)]
+    try:
+        time.sleep(settings.session_timeout_s)  # let the group settle with all members
+        replay(iter_file(str(sample)), settings, progress=False)
+        at = wait_until(store, rnd.uniform(0.1, 0.6), n)
+        victim = workers.pop(rnd.randrange(size))
+        victim.kill()
+        wait_until(store, min(1.0, at / n + 0.15), n, timeout=180)
+        workers.append(start_worker(settings, name="added"))
+        wait_for_records(store, n, workers=workers)
+        time.sleep(1)
+        check_exact(settings, reference, f"{size} workers, one SIGKILLed at {at}/{n}, one added back")
+    finally:
+        for w in workers:
+            w.stop()
+
+
+@pytest.mark.parametrize("run", range(RUNS))
+def test_redis_stopped_mid_replay_and_started_again(kafka_url, sample, reference, namespace, run):
+    from streams.settings import Settings
+
+    rnd = random.Random(3000 + run)
+    # A Redis that keeps what it acknowledged across a restart (AOF, fsync always), as production does.
+    redis_svc = start_redis(extra=["--appendonly", "yes", "--appendfsync", "always"])
+    settings = Settings.from_env({}).with_(kafka_url=kafka_url, redis_url=redis_svc.url, namespace=namespace,
+                                           topic_prefix=f"{namespace}.", session_timeout_s=6.0,
+                                           caller_hash_key="test-secret-key")
+    ensure_topics(settings)
+    store, n = _store(settings), count_records(sample)
+    worker = start_worker(settings)
+    try:
+        replay(iter_file(str(sample)), settings, progress=False)
+        at = wait_until(store, rnd.uniform(0.1, 0.7), n)
+        redis_svc.proc.kill()  # SIGKILL: no goodbye
+        redis_svc.proc.wait(5)
+        time.sleep(rnd.uniform(2, 6))
+        assert worker.alive(), worker.output()
+        redis_svc.restart()
+        wait_for_records(store, n, workers=[worker])
+        time.sleep(1)
+        check_exact(settings, reference, f"Redis SIGKILLed at {at}/{n}, down a few seconds")
+    finally:
+        worker.stop()
+        redis_svc.stop()
+
+
+@pytest.mark.parametrize("run", range(RUNS))
+def test_broker_frozen_longer_than_the_session_timeout(settings, sample, reference, run, request):
+    from streams.embedded import start_broker
+
+    rnd = random.Random(4000 + run)
+    broker = start_broker()  # our own: freezing the shared one would stall other tests
+    settings = settings.with_(kafka_url=broker.url)
+    ensure_topics(settings)
+    store, n = _store(settings), count_records(sample)
+    worker = start_worker(settings)
+    try:
+        replay(iter_file(str(sample)), settings, progress=False)
+        at = wait_until(store, rnd.uniform(0.1, 0.7), n)
+        broker.freeze()
+        time.sleep(settings.session_timeout_s + 4)
+        broker.thaw()
+        wait_for_records(store, n, workers=[worker], timeout=240)
+        time.sleep(1)
+        check_exact(settings, reference, f"broker SIGSTOPped at {at}/{n} for {settings.session_timeout_s + 4:.0f} s")
+    finally:
+        worker.stop()
+        broker.stop()
+
+
+@pytest.mark.parametrize("run", range(RUNS))
+def test_exporter_killed_and_restarted_during_scrapes(settings, sample, reference, run):
+    rnd = random.Random(5000 + run)
+    settings = settings.with_(exporter_addr=f"127.0.0.1:{free_port()}")
+    ensure_topics(settings)
+    store, n = _store(settings), count_records(sample)
+    worker = start_worker(settings)
+    exporter = start_exporter(settings, HOTLINE_WINDOW_CLOCK="event")
+    url = f"http://{settings.exporter_addr}/metrics"
+    scrapes = {"ok": 0, "failed": 0}
+    stop = threading.Event()
+
+    def scrape():
+        while not stop.is_set():
+            try:
+                urllib.request.urlopen(url, timeout=5).read()
+                scrapes["ok"] += 1
+            except OSError:
+                scrapes["failed"] += 1
+            time.sleep(0.05)
+
+    th = threading.Thread(target=scrape, daemon=True)
+    try:
+        wait_port(settings.exporter_host_port[1], 30, exporter.p, "exporter")
+        th.start()
+        replay(iter_file(str(sample)), settings, progress=False)
+        wait_until(store, rnd.uniform(0.1, 0.7), n)
+        exporter.kill()
+        time.sleep(rnd.uniform(0.5, 2))
+        exporter = start_exporter(settings, HOTLINE_WINDOW_CLOCK="event")
+        wait_port(settings.exporter_host_port[1], 30, exporter.p, "exporter")
+        wait_for_records(store, n, workers=[worker])
+        stop.set()
+        th.join(10)
+        body = urllib.request.urlopen(url, timeout=30).read().decode()
+        print(f"[exporter restart] scrapes ok {scrapes['ok']}, failed while down {scrapes['failed']}")
+        assert f"hotline_tickets_total {float(reference['valid'])}" in body
+        check_exact(settings, reference, "exporter SIGKILLed and restarted during scrapes")
+    finally:
+        stop.set()
+        exporter.stop()
+        worker.stop()

@@ -1,0 +1,145 @@
+"""Hostile input through the live pipeline, and the personal-data scan of everything it wrote."""
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+import urllib.request
+
+import pytest
+
+from schemas.taxonomy import load_taxonomy
+from streams.embedded import free_port, wait_port
+from streams.kafka import ensure_topics, iter_file, replay
+from streams.snapshot import take_snapshot
+from streams.store import CounterStore, connect
+from streams.text.masking import find_personal_numbers
+from tests.hostile import VALID, hostile_records
+from tests.support import comparable, diff, generate, hotline_json, start_exporter, start_worker, wait_for_records
+
+pytestmark = pytest.mark.integration
+MEMORY_CEILING_MB = 500  # documented in RELIABILITY.md
+
+
+def consume_all(settings, topic: str, expected: int, timeout: float = 60) -> list:
+    from kafka import KafkaConsumer, TopicPartition
+
+    from streams.kafka import client_kwargs
+
+    c = KafkaConsumer(enable_auto_commit=False, group_id=None, auto_offset_reset="earliest",
+                      max_partition_fetch_bytes=8 * 1024 * 1024, **client_kwargs(settings))
+    tps = [TopicPartition(topic, p) for p in sorted(c.partitions_for_topic(topic) or [])]
+    c.assign(tps)
+    c.seek_to_beginning(*tps)
+    out, deadline = [], time.monotonic() + timeout
+    while time.monotonic() < deadline and len(out) < expected:
+        for msgs in c.poll(timeout_ms=500, max_records=10000).values():
+            out += msgs
+    # Drain a little longer: at-least-once topics may hold more than expected.
+    for msgs in c.poll(timeout_ms=1000, max_records=10000).values():
+        out += msgs
+    c.close()
+    return out
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def test_hostile_records_all_dead_lettered_valid_counts_untouched_nothing_personal_leaks(settings, tmp_path):
+    valid_path = generate(tmp_path / "valid.jsonl", 2000, seed=5, mode="lifecycle")
+    first = json.dumps(dict(VALID, ticket_id="DUPLICATE-1"), ensure_ascii=False).encode()
+    valid_records = [first] + list(iter_file(str(valid_path)))
+    with open(tmp_path / "valid_all.jsonl", "wb") as fh:
+        fh.write(b"\n".join(valid_records) + b"\n")
+    reference = hotline_json(["report", str(tmp_path / "valid_all.jsonl"), "--json"])
+
+    hostile = [d for k, d in hostile_records(10_000, seed=2) if k != "megabyte_text"]
+    hostile += [d for k, d in hostile_records(60, seed=3) if k == "megabyte_text"]  # 6 x 1 MB
+    hostile += [d for k, d in hostile_records(2000, seed=4) if k != "megabyte_text"][: 10_000 - len(hostile) + 50]
+    assert len(hostile) >= 10_000
+    # Interleave: valid records keep their order (one ticket's events stay in order).
+    mixed, hi = [valid_records[0]], 0
+    for i, rec in enumerate(valid_records[1:]):
+        mixed.append(rec)
+        take = 5 if i % 2 else 4
+        mixed += hostile[hi:hi + take]
+        hi += take
+    mixed += hostile[hi:]
+
+    settings = settings.with_(exporter_addr=f"127.0.0.1:{free_port()}")
+    ensure_topics(settings)
+    store = CounterStore(connect(settings.redis_url), settings.namespace, load_taxonomy())
+    worker = start_worker(settings)
+    try:
+        replay(mixed, settings, progress=False)
+        wait_for_records(store, len(mixed), workers=[worker], timeout=600)
+        rss = peak_rss_mb(worker.p.pid)
+        live = take_snapshot(store, "all", "event")
+
+        # Valid ticket figures are exactly those of the valid records alone.
+        keep = lambda r: {k: v for k, v in comparable(r).items()
+                          if k not in ("records", "rejected", "rejected_by_reason", "late")}
+        problems = diff(keep(reference), keep(live))
+        assert not problems, problems[:20]
+        assert live["rejected"] - reference["rejected"] == len(hostile)
+        print(f"hostile records {len(hostile)}, dead-lettered {live['rejected'] - reference['rejected']}, "
+              f"by reason {live['rejected_by_reason']}, worker peak RSS {rss:.0f} MB")
+        assert rss < MEMORY_CEILING_MB
+
+        # The DLQ holds exactly the bad records (each at least once: the topic is at-least-once).
+        dlq = consume_all(settings, settings.dlq_topic, len(hostile))
+        originals = {}
+        for m in dlq:
+            rec = json.loads(m.value)
+            assert rec["reason"] and rec["message"] and rec["source_topic"] == settings.raw_topic
+            originals[(rec["source_partition"], rec["source_offset"])] = base64.b64decode(rec["original_b64"])
+        assert sorted(originals.values()) == sorted(hostile)
+
+        # Personal data: no caller or ID number in clear in Redis, the enriched topic, logs or metrics.
+        secrets = set()
+        for rec in valid_records:
+            doc = json.loads(rec)
+            if doc.get("caller"):
+                secrets.add(re.sub(r"\D", "", doc["caller"]))
+            for _kind, text in find_personal_numbers(doc.get("content") or ""):
+                secrets.add(re.sub(r"[^\dXx]", "", text))
+        secrets = {s for s in secrets if len(s) >= 7}
+        assert len(secrets) > 1000
+        enriched = consume_all(settings, settings.enriched_topic, reference["events_counted"])
+        assert len(enriched) >= reference["events_counted"]
+        redis_dump = []
+        for key in store.r.scan_iter(f"{store.ns}:*", count=1000):
+            t = store.r.type(key)
+            redis_dump.append(key)
+            if t == "hash":
+                redis_dump += [f"{k}={v}" for k, v in store.r.hgetall(key).items()]
+            elif t == "list":
+                redis_dump += store.r.lrange(key, 0, -1)
+            elif t == "zset":
+                redis_dump += store.r.zrange(key, 0, -1)
+            elif t == "string":
+                redis_dump.append(store.r.get(key))
+        exporter = start_exporter(settings)
+        try:
+            wait_port(settings.exporter_host_port[1], 30, exporter.p, "exporter")
+            metrics = urllib.request.urlopen(f"http://{settings.exporter_addr}/metrics", timeout=30).read().decode()
+        finally:
+            exporter.stop()
+        places = {
+            "redis": "\n".join(map(str, redis_dump)),
+            "enriched topic": "\n".join(m.value.decode() for m in enriched),
+            "worker log": worker.output(),
+            "metrics": metrics,
+        }
+        for where, text in places.items():
+            leaked = [s for s in secrets if s in text]
+            assert not leaked, f"{len(leaked)} personal numbers in clear in {where}, e.g. {leaked[:3]}"
+        print(f"scanned {sum(len(t) for t in places.values()):,} characters of Redis, enriched topic, "
+              f"worker log and metrics for {len(secrets)} personal numbers: none found")
+    finally:
+        worker.stop()

@@ -66,7 +66,8 @@ def enrich_batch(events: Sequence[CleanEvent], taxonomy: Taxonomy, predictor: It
     """Enrich a batch; the predictor sees all texts at once (vectorised models are much faster so)."""
     need = [i for i, ev in enumerate(events)
             if ev.event in ("created", "snapshot") and taxonomy.item(ev.category) is None]
-    predictions = dict(zip(need, predictor.predict([_text(events[i]) for i in need]))) if need else {}
+    # (title, content) pairs: models weigh the title apart from the content.
+    predictions = dict(zip(need, predictor.predict([(events[i].title or "", events[i].content or "") for i in need]))) if need else {}
     out = []
     for i, ev in enumerate(events):
         if ev.event not in ("created", "snapshot"):

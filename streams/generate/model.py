@@ -239,77 +239,87 @@ def _received_times(rng: random.Random, day_start: int, count: int, cum: list[fl
     return out
 
 
+class _Replica:
+    """The generator's running state: one RNG, the quota samplers, the scorer, recent tickets."""
+
+    def __init__(self, seed: int, year: int):
+        self.setup = _Setup()
+        self.rng = random.Random(seed)
+        self.year = year
+        # Callers: an affine bijection of the sequence number keeps every first-time caller unique
+        # (so only deliberate repeats share a number) while looking random.
+        mult = self.rng.randrange(1, 10**8 // 2) * 2 + 1
+        while mult % 5 == 0:
+            mult += 2
+        self.mult, self.offset = mult, self.rng.randrange(10**8)
+        self.withdraw = QuotaSampler(cal.WITHDRAWN_RATE)
+        self.repeat = QuotaSampler(cal.REPEAT_RATE)
+        # Evaluations are drawn only for tickets not withdrawn, hence the division.
+        self.evaluate = {item: QuotaSampler(rate / (1 - cal.WITHDRAWN_RATE))
+                         for item, rate in self.setup.eval_rates.items()}
+        self.scorer = _Scorer()
+        self.recent: deque[Ticket] = deque(maxlen=cal.REPEAT_LOOKBACK)
+
+    def _caller(self, seq: int) -> str:
+        suffix = (self.mult * seq + self.offset) % 10**8
+        if self.rng.random() < cal.LANDLINE_SHARE:
+            return f"0769-2{suffix % 10**7:07d}"
+        return f"{self.rng.choice(MOBILE_PREFIXES)}{suffix:08d}"
+
+    def ticket(self, seq: int, received: int) -> Ticket:
+        rng, setup = self.rng, self.setup
+        channel = _pick(rng, setup.channels, setup.channel_cum)
+        raws, raw_cum = setup.raw[channel]
+        channel_raw = _pick(rng, raws, raw_cum)
+
+        recent = self.recent
+        original = rng.choice(recent) if self.repeat.draw(rng, eligible=len(recent) > 100) else None
+        if original is not None:  # the same caller about the same matter
+            item, sub, district, caller = original.item, original.subcategory, original.district, original.caller
+            repeat_date = _month_day(original.received)
+        else:
+            item = _pick(rng, setup.items, setup.item_cum)
+            sub = _pick(rng, setup.subs[item], setup.sub_cum[item])
+            district = _pick(rng, setup.districts, setup.district_cum)
+            caller = self._caller(seq)
+            repeat_date = None
+
+        p_hide = cal.CHANNELS[channel][2] * setup.hide_boost if setup.can_hide[(item, sub)] else 0.0
+        shown = "yes"
+        if rng.random() < p_hide:
+            shown = "null" if rng.random() < 0.5 else "absent"
+
+        office = text.district_office(district)
+        department = office if office and rng.random() < cal.DISTRICT_ROUTED_SHARE else text.CITY_DEPARTMENTS[item]
+        title, content = text.complaint(rng, item, sub, district, caller=caller, repeat_date=repeat_date,
+                                        personal=rng.random() < cal.PERSONAL_NUMBER_IN_TEXT)
+
+        withdrawn_at = reply = reply_type = replied_at = satisfaction = evaluated_at = None
+        if self.withdraw.draw(rng, eligible=original is None):
+            # Repeats are never withdrawn, so "withdrawn + repeat" counts distinct tickets.
+            withdrawn_at = received + _delay(rng, cal.WITHDRAWAL_DELAY_H)
+        else:
+            reply_type = _pick(rng, setup.reply_types, setup.reply_cum)
+            replied_at = received + _delay(rng, cal.REPLY_DELAY_H)
+            reply = text.reply_text(rng, item, sub, reply_type, department, _month_day(replied_at))
+            sampler = self.evaluate.get(item)
+            # Tickets without a shown category are not evaluated: downstream their item is predicted,
+            # and an evaluation landing on a never-evaluated item would break "exactly 20 items".
+            if sampler is not None and sampler.draw(rng, eligible=shown == "yes"):
+                satisfaction = self.scorer.score(rng, item, channel)
+                evaluated_at = replied_at + _delay(rng, cal.EVALUATION_DELAY_H)
+        t = Ticket(seq, f"DG{self.year}{seq:07d}", received, channel_raw, channel, item, sub, shown, district,
+                   department, caller, title, content, original.ticket_id if original else None, withdrawn_at,
+                   reply, reply_type, replied_at, satisfaction, evaluated_at)
+        recent.append(t)
+        return t
+
+
 def generate_tickets(n: int, seed: int, year: int = cal.STUDY_YEAR) -> Iterator[Ticket]:
-    """All tickets of the replica, in received order (ties broken by sequence number)."""
-    setup = _Setup()
-    rng = random.Random(seed)
-    # Callers: an affine bijection of the sequence number keeps every first-time caller unique
-    # (so only deliberate repeats share a number) while looking random.
-    mult = rng.randrange(1, 10**8 // 2) * 2 + 1
-    while mult % 5 == 0:
-        mult += 2
-    offset = rng.randrange(10**8)
-    withdraw = QuotaSampler(cal.WITHDRAWN_RATE)
-    repeat = QuotaSampler(cal.REPEAT_RATE)
-    evaluate = {item: QuotaSampler(rate / (1 - cal.WITHDRAWN_RATE)) for item, rate in setup.eval_rates.items()}
-    scorer = _Scorer()
-    recent: deque[Ticket] = deque(maxlen=cal.REPEAT_LOOKBACK)
+    """All `n` tickets of the replica, in received order (ties broken by sequence number)."""
+    replica = _Replica(seed, year)
     seq = 0
     for day, count in day_counts(n, year):
-        for received in _received_times(rng, local_seconds(day), count, setup.hour_cum):
+        for received in _received_times(replica.rng, local_seconds(day), count, replica.setup.hour_cum):
             seq += 1
-            yield _ticket(rng, setup, seq, received, year, mult, offset, withdraw, repeat, evaluate, scorer, recent)
-
-
-def _ticket(rng, setup: _Setup, seq: int, received: int, year: int, mult: int, offset: int,
-            withdraw: QuotaSampler, repeat: QuotaSampler, evaluate: dict[str, QuotaSampler],
-            scorer: _Scorer, recent: deque) -> Ticket:
-    ticket_id = f"DG{year}{seq:07d}"
-    channel = _pick(rng, setup.channels, setup.channel_cum)
-    raws, raw_cum = setup.raw[channel]
-    channel_raw = _pick(rng, raws, raw_cum)
-
-    original = rng.choice(recent) if repeat.draw(rng, eligible=len(recent) > 100) else None
-    if original is not None:
-        item, sub, district, caller = original.item, original.subcategory, original.district, original.caller
-        repeat_date = _month_day(original.received)
-    else:
-        item = _pick(rng, setup.items, setup.item_cum)
-        sub = _pick(rng, setup.subs[item], setup.sub_cum[item])
-        district = _pick(rng, setup.districts, setup.district_cum)
-        suffix = (mult * seq + offset) % 10**8
-        if rng.random() < cal.LANDLINE_SHARE:
-            caller = f"0769-2{suffix % 10**7:07d}"
-        else:
-            caller = f"{rng.choice(MOBILE_PREFIXES)}{suffix:08d}"
-        repeat_date = None
-
-    p_hide = cal.CHANNELS[channel][2] * setup.hide_boost if setup.can_hide[(item, sub)] else 0.0
-    shown = "yes"
-    if rng.random() < p_hide:
-        shown = "null" if rng.random() < 0.5 else "absent"
-
-    office = text.district_office(district)
-    department = office if office and rng.random() < cal.DISTRICT_ROUTED_SHARE else text.CITY_DEPARTMENTS[item]
-    title, content = text.complaint(rng, item, sub, district, caller=caller, repeat_date=repeat_date,
-                                    personal=rng.random() < cal.PERSONAL_NUMBER_IN_TEXT)
-
-    withdrawn_at = reply = reply_type = replied_at = satisfaction = evaluated_at = None
-    if withdraw.draw(rng, eligible=original is None):
-        # Repeats are never withdrawn, so "withdrawn + repeat" counts distinct tickets.
-        withdrawn_at = received + _delay(rng, cal.WITHDRAWAL_DELAY_H)
-    else:
-        reply_type = _pick(rng, setup.reply_types, setup.reply_cum)
-        replied_at = received + _delay(rng, cal.REPLY_DELAY_H)
-        reply = text.reply_text(rng, item, sub, reply_type, department, _month_day(replied_at))
-        sampler = evaluate.get(item)
-        # Tickets without a shown category are not evaluated: downstream their item is predicted,
-        # and an evaluation landing on a never-evaluated item would break "exactly 20 items".
-        if sampler is not None and sampler.draw(rng, eligible=shown == "yes"):
-            satisfaction = scorer.score(rng, item, channel)
-            evaluated_at = replied_at + _delay(rng, cal.EVALUATION_DELAY_H)
-    t = Ticket(seq, ticket_id, received, channel_raw, channel, item, sub, shown, district, department, caller,
-               title, content, original.ticket_id if original else None, withdrawn_at, reply, reply_type,
-               replied_at, satisfaction, evaluated_at)
-    recent.append(t)
-    return t
+            yield replica.ticket(seq, received)

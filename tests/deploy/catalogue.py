@@ -183,8 +183,8 @@ def metric_names(expr: str) -> set[str]:
             continue  # part of a number (1e3), a duration, or a $variable
         if word.lower() in PROMQL_KEYWORDS:
             continue
-        if after.startswith("("):
-            continue  # function or aggregation
+        if after.startswith("(") or re.match(r"(by|without)\b", after):
+            continue  # function or aggregation (`max without (...) (...)`)
         if re.fullmatch(r"\d+[smhdwy]", word):
             continue
         names.add(word)

@@ -7,7 +7,8 @@
 
 The generated config scrapes the target every second (job ``hotline-exporter`` by default, with the
 ``hotline_namespace`` label the project's rules expect), evaluates rules every second, and loads the
-project's rule files (deploy/prometheus/rules/*.yml) unless told otherwise. Storage is a temporary
+project's rule files (deploy/prometheus/rules/*.yml) unless told otherwise. With ``fast_rules`` (the
+default) the rule files are copied without their per-group ``interval:`` so every group runs at 1s. Storage is a temporary
 directory, removed on exit; the process is terminated (then killed if it hangs). Standard library
 only (urllib), so it needs nothing beyond the prometheus binary.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -68,6 +70,7 @@ class PrometheusServer:
         evaluation_interval: str = "1s",
         binary: str | None = None,
         startup_timeout: float = 30.0,
+        fast_rules: bool = True,
     ) -> None:
         self.target = target
         self.job = job
@@ -79,6 +82,7 @@ class PrometheusServer:
         self.evaluation_interval = evaluation_interval
         self.binary = binary or find_prometheus()
         self.startup_timeout = startup_timeout
+        self.fast_rules = fast_rules
         self.port: int | None = None
         self.url: str = ""
         self._tmp: tempfile.TemporaryDirectory | None = None
@@ -112,6 +116,8 @@ class PrometheusServer:
             raise PrometheusError("no prometheus binary (apt-get install prometheus)")
         self._tmp = tempfile.TemporaryDirectory(prefix="hotline-prom-")
         tmp = Path(self._tmp.name)
+        if self.fast_rules:
+            self._copy_rules_without_group_intervals(tmp / "rules")
         config = tmp / "prometheus.yml"
         config.write_text(self.config_text(), encoding="utf-8")
         (tmp / "data").mkdir()
@@ -146,6 +152,19 @@ class PrometheusServer:
                 self._terminate()
         self.stop()
         raise PrometheusError(last_error)
+
+    def _copy_rules_without_group_intervals(self, dest: Path) -> None:
+        """Rule groups carry their own `interval:` (30s-2m); drop it so the groups run at
+        evaluation_interval (1s) and tests see recorded series and pending alerts within seconds."""
+        dest.mkdir()
+        copies = []
+        for i, src in enumerate(self.rule_files):
+            text = Path(src).read_text(encoding="utf-8")
+            text = re.sub(r"(?m)^[ \t]+interval:[ \t]*\S+[ \t]*\n", "", text)
+            out = dest / f"{i:02d}-{Path(src).name}"
+            out.write_text(text, encoding="utf-8")
+            copies.append(str(out))
+        self.rule_files = copies
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.startup_timeout

@@ -156,3 +156,14 @@ def test_dirty_records_are_what_the_manifest_says(tmp_path, mode):
         seen.add(line)
     assert dict(reasons) == {k: v for k, v in manifest["dirty"].items() if v}
     assert kept == valid_lines  # the valid records are exactly those of the clean file
+
+
+def test_reply_types_are_recognisable():
+    """Replies of each type carry the cues the text helpers' classifier looks for (and 'neither' none)."""
+    reply_type = pytest.importorskip("streams.text.reply_type")
+    from streams.generate.model import generate_tickets
+
+    pairs = [(t.reply_type, reply_type.classify_reply(t.reply)) for t in generate_tickets(N, seed=7) if t.reply]
+    kinds = Counter(k for k, _ in pairs)
+    assert set(kinds) == {"onsite", "explanation", "both", "neither"}
+    assert sum(a == b for a, b in pairs) >= 0.98 * len(pairs)

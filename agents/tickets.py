@@ -35,7 +35,9 @@ class TicketCounter:
             predictor = load_classifier(settings.item_model)
         self.settings = settings
         self.store = store
-        from streams.text.rights import rights_claim
+        from streams.enrich import text_rights
+
+        rights_claim = text_rights()
 
         self.processor = Processor(settings.caller_hash_key, predictor, rights=rights_claim,
                                    emit_records=enriched_topic is not None, repeat_rules=settings.repeats)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from catalogue import DEPLOY, alert_rules
+from deploy_catalogue import DEPLOY, alert_rules
 from prometheus_server import free_port
 
 CONFIG = DEPLOY / "alertmanager" / "alertmanager.yml"

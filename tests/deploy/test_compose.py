@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from catalogue import DEPLOY
+from deploy_catalogue import DEPLOY
 
 COMPOSE_FILE = DEPLOY / "docker-compose.yml"
 DOCKER_COMPOSE = shutil.which("docker-compose")

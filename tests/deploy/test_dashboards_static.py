@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from catalogue import (
+from deploy_catalogue import (
     BUILTIN_SERIES, DEPLOY, catalogue, dashboard_exprs, dashboards, iter_panels, metric_names,
     recording_rule_names,
 )

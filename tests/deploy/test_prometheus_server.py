@@ -12,7 +12,7 @@ import pytest
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from catalogue import catalogue, dashboard_exprs, dashboards, substitute_variables
+from deploy_catalogue import catalogue, dashboard_exprs, dashboards, substitute_variables
 from prometheus_server import PrometheusError, PrometheusServer, find_prometheus, free_port
 
 pytestmark = pytest.mark.skipif(

@@ -9,10 +9,10 @@ import subprocess
 
 import pytest
 
-from catalogue import DEPLOY, PROM_TESTS_DIR, alert_names, rule_files
+from deploy_catalogue import DEPLOY, PROM_TESTS_DIR, alert_names, rule_files
 
 PROMTOOL = shutil.which("promtool")
-pytestmark = pytest.mark.skipif(
+needs_promtool = pytest.mark.skipif(
     PROMTOOL is None, reason="promtool not installed (Debian: apt-get install prometheus)"
 )
 
@@ -25,17 +25,20 @@ def _run(*args: str, cwd=None, timeout: float = 300) -> None:
         pytest.fail(f"promtool {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
 
 
+@needs_promtool
 def test_check_rules():
     files = [str(p) for p in rule_files()]
     assert files, "no rule files under deploy/prometheus/rules"
     _run("check", "rules", *files)
 
 
+@needs_promtool
 def test_check_config():
     # also checks that the rule_files it names exist and parse
     _run("check", "config", str(DEPLOY / "prometheus" / "prometheus.yml"))
 
 
+@needs_promtool
 @pytest.mark.parametrize("test_file", TEST_FILES, ids=[p.name for p in TEST_FILES])
 def test_rule_unit_tests(test_file):
     _run("test", "rules", test_file.name, cwd=test_file.parent)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from catalogue import (
+from deploy_catalogue import (
     BUILTIN_SERIES, REPO, alert_rules, catalogue, metric_names, recording_rule_names, rule_exprs,
 )
 

@@ -56,6 +56,7 @@ def make_app(settings: Settings, predictor=None, store: CounterStore | None = No
         value_serializer="raw",
         web_enabled=bool(settings.worker_web_port),
         web_port=settings.worker_web_port or 6066,
+        web_bind="0.0.0.0" if settings.worker_web_port else "127.0.0.1",
         store="memory://",
         # Backfills push the producer hard; a larger buffer avoids "producer buffer full" stalls.
         producer_max_batch_size=512 * 1024,
@@ -63,6 +64,11 @@ def make_app(settings: Settings, predictor=None, store: CounterStore | None = No
         stream_buffer_maxsize=8192,
         stream_wait_empty=False,
     )
+    if settings.worker_web_port:
+        # Faust's own sensors (events/s, commit latency, assignment) on /metrics, for `up{job="hotline-worker"}`.
+        from faust.sensors.prometheus import setup_prometheus_sensors
+
+        setup_prometheus_sensors(app, name_prefix="hotline_worker")
     raw = app.topic(settings.raw_topic, partitions=settings.partitions, key_type=bytes, value_type=bytes)
     enriched = app.topic(settings.enriched_topic, partitions=settings.partitions, key_type=bytes, value_type=bytes)
     dlq = app.topic(settings.dlq_topic, partitions=settings.partitions, key_type=bytes, value_type=bytes)

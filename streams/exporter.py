@@ -135,6 +135,7 @@ class HotlineCollector(Collector):
             "hotline_window_channel_tickets": ("channel", "tickets", ["window", "channel"]),
             "hotline_window_district_tickets": ("district", "tickets", ["window", "district"]),
             "hotline_window_item_repeat_tickets": ("item", "repeat", ["window", "item"]),
+            "hotline_window_item_evaluations": ("item", "evaluated", ["window", "item"]),
             "hotline_window_district_repeat_tickets": ("district", "repeat", ["window", "district"]),
         }
         per_fams = {n: GaugeMetricFamily(n, f"{metric} per {dim} in the window", labels=labels)

@@ -23,12 +23,11 @@ def event(tid, kind="created", **extra) -> bytes:
 def app_and_store(redis_url, namespace):
     from agents.app import make_app
 
-    settings = Settings.from_env({}).with_(kafka_url="memory://", redis_url=redis_url, namespace=namespace,
+    settings = Settings.from_env({}).with_(kafka_url="kafka://127.0.0.1:1", redis_url=redis_url, namespace=namespace,
                                            topic_prefix=f"{namespace}.", batch_within_s=0.05)
     store = CounterStore(connect(redis_url), namespace, load_taxonomy())
     app = make_app(settings, store=store)
     app.finalize()
-    app.conf.store = "memory://"
     yield app, store
     store.drop()
 

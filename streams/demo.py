@@ -47,6 +47,39 @@ def wait_counted(store, expected_records: int, timeout: float, procs=()) -> bool
     return False
 
 
+def live_view(store, total: int, metrics_url: str) -> str:
+    from datetime import datetime, timedelta, timezone
+
+    from streams.report import pad
+    from streams.snapshot import take_snapshot
+
+    def pct(x):
+        return "     —" if x is None else f"{100 * x:5.1f}%"
+
+    done = store.pipeline_counters().get("records", 0)
+    wm = int(store.meta().get("watermark") or 0)
+    when = datetime.fromtimestamp(wm, timezone(timedelta(hours=8))).strftime("%Y-%m-%d %H:%M") if wm else "—"
+    lines = [f"hotline demo — {done:,}/{total:,} records counted — event time {when} (Asia/Shanghai)",
+             f"metrics: {metrics_url} — Ctrl-C stops everything", "",
+             f"{'window':<7}{'tickets':>9}{'off-hours':>10}{'eval rate':>10}{'satisf.':>9}{'withdrawn':>10}"
+             f"{'repeat':>8}   reply: on-site / explanation / both / neither"]
+    snaps = {w: take_snapshot(store, w, "event") for w in ("1h", "24h", "7d", "30d", "all")}
+    for w, s in snaps.items():
+        sat = "      —" if s["satisfaction_mean"] is None else f"{s['satisfaction_mean']:7.2f}"
+        shares = " / ".join(pct(s["reply_type_shares"][t]).strip() for t in ("onsite", "explanation", "both", "neither"))
+        lines.append(f"{w:<7}{s['tickets']:>9,}{pct(s['off_hours_share']):>10}{pct(s['evaluation_rate']):>10}"
+                     f"{sat:>9}{pct(s['withdrawal_rate']):>10}{pct(s['repeat_rate']):>8}   {shares}")
+    all_time = snaps["all"]
+    lines += ["", "largest items (all time):"]
+    for name, row in list(all_time["by_item"].items())[:8]:
+        sat = "—" if row["satisfaction_mean"] is None else f"{row['satisfaction_mean']:.2f}"
+        lines.append(f"  {pad(name, 14)}{row['tickets']:>8,} {pct(row['share'])}   satisfaction {sat}")
+    lines += ["", "channels: " + " · ".join(f"{n} {r['tickets']:,}" for n, r in all_time["by_channel"].items())]
+    dead = all_time["rejected_by_reason"]
+    lines.append("dead letters: " + (" · ".join(f"{k} {v}" for k, v in dead.items()) or "none"))
+    return "\n".join(lines)
+
+
 def run_demo(args) -> int:
     from schemas.taxonomy import load_taxonomy
     from streams.kafka import ensure_topics, iter_file, replay
@@ -99,7 +132,16 @@ def run_demo(args) -> int:
         store = CounterStore(connect(redis_url), namespace, load_taxonomy())
         records = list(iter_file(sample))
         print(f"replaying {len(records):,} records; metrics at http://{host}:{port}/metrics", file=out, flush=True)
-        replay(records, settings, speed=args.speed, total=len(records), progress=False)
+        if args.once:
+            replay(records, settings, speed=args.speed, total=len(records), progress=False)
+        else:
+            # Replay in the background at a pace that lets the figures visibly move: by default
+            # the sample's year of event time in about a minute.
+            import threading
+
+            speed = args.speed or 365 * 86400 / 60
+            threading.Thread(target=replay, args=(records, settings), daemon=True,
+                             kwargs={"speed": speed, "total": len(records), "progress": False}).start()
 
         if args.once:
             if not wait_counted(store, len(records), timeout=600, procs=procs):
@@ -114,13 +156,9 @@ def run_demo(args) -> int:
             return 0
 
         while True:
-            snap = take_snapshot(store, "all", "event")
-            done = store.pipeline_counters().get("records", 0)
             sys.stdout.write("\x1b[2J\x1b[H" if sys.stdout.isatty() else "\n")
-            print(f"hotline demo — {done:,}/{len(records):,} records counted — "
-                  f"metrics: http://{host}:{port}/metrics — Ctrl-C to stop\n")
-            print(format_table(snap), flush=True)
-            time.sleep(2)
+            print(live_view(store, len(records), f"http://{host}:{port}/metrics"), flush=True)
+            time.sleep(1)
     except KeyboardInterrupt:
         interrupted = True
         return 130

@@ -55,6 +55,14 @@ def build_report(path: str, processor: Processor, since: int | None = None, unti
     return summarize(fields, pipeline, source=path)
 
 
+def pad(text: str, width: int) -> str:
+    """Left-justify to a terminal width: CJK characters take two columns."""
+    import unicodedata
+
+    used = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(0, width - used)
+
+
 def format_table(rep: dict) -> str:
     def pct(x):
         return "—" if x is None else f"{100 * x:6.2f}%"
@@ -78,18 +86,18 @@ def format_table(rep: dict) -> str:
         f"  11 largest items {pct(rep['top11_items_share'])}   items evaluated {rep['evaluated_items']}",
         f"  volume–satisfaction Spearman rho {num(sp['rho'], 3)} p {num(sp['p'], 3)}",
         "",
-        f"  {'item':<10} {'tickets':>9} {'share':>8} {'eval':>7} {'sat':>5}",
+        f"  {pad('item', 14)} {'tickets':>9} {'share':>8} {'eval':>7} {'sat':>5}",
     ]
     for name, row in rep["by_item"].items():
-        lines.append(f"  {name:<10} {row['tickets']:>9,} {pct(row['share'])} {row['evaluated']:>7,} {num(row['satisfaction_mean'])}")
+        lines.append(f"  {pad(name, 14)} {row['tickets']:>9,} {pct(row['share'])} {row['evaluated']:>7,} {num(row['satisfaction_mean'])}")
     lines.append("")
-    lines.append(f"  {'channel':<10} {'tickets':>9} {'share':>8} {'eval':>7} {'sat':>5}")
+    lines.append(f"  {pad('channel', 14)} {'tickets':>9} {'share':>8} {'eval':>7} {'sat':>5}")
     for name, row in rep["by_channel"].items():
-        lines.append(f"  {name:<10} {row['tickets']:>9,} {pct(row['share'])} {row['evaluated']:>7,} {num(row['satisfaction_mean'])}")
+        lines.append(f"  {pad(name, 14)} {row['tickets']:>9,} {pct(row['share'])} {row['evaluated']:>7,} {num(row['satisfaction_mean'])}")
     lines.append("")
-    lines.append(f"  {'rights claim':<10} {'tickets':>9} {'share':>8}")
+    lines.append(f"  {pad('rights claim', 14)} {'tickets':>9} {'share':>8}")
     for name, row in rep["by_rights_claim"].items():
-        lines.append(f"  {name:<10} {row['tickets']:>9,} {pct(row['share'])}")
+        lines.append(f"  {pad(name, 14)} {row['tickets']:>9,} {pct(row['share'])}")
     return "\n".join(lines)
 
 

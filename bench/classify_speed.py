@@ -1,0 +1,83 @@
+"""Item classification throughput, segmentation and featurisation included, on one core.
+
+    python bench/classify_speed.py [--model MODEL] [--repeat 10] [--generated N]
+
+Without --model a model is trained on the shared tipdm2020 train_tokens.jsonl.  Texts are the
+tipdm dev messages (raw title + content, long: ~300 characters on average) repeated, or with
+--generated, synthetic hotline-length tickets.  Prints tickets/s for the lexicon fallback and the
+trained model.  Inputs are classified in batches of --batch (the stream consumer batches too).
+"""
+
+from __future__ import annotations
+
+import os
+
+# One core: keep BLAS/OpenMP from spreading the sparse products over several threads.
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(var, "1")
+
+import argparse  # noqa: E402
+import random  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from streams.text.datasets import read_jsonl, shared_file  # noqa: E402
+from streams.text.items import ItemClassifier, LexiconClassifier  # noqa: E402
+from streams.text.segment import get_tokenizer  # noqa: E402
+
+_PIECES = ["小区", "物业", "噪音扰民", "拖欠工资", "违章停车", "学校", "补课", "收费", "公交", "路灯", "污水", "医院",
+           "社保", "公积金", "施工", "夜间", "投诉", "请求", "处理", "严重", "影响", "居民", "楼下", "商铺", "油烟"]
+
+
+def generated(n: int, seed: int = 7) -> list[dict]:
+    rnd = random.Random(seed)
+    rows = []
+    for i in range(n):
+        title = "".join(rnd.choice(_PIECES) for _ in range(4)) + "问题"
+        content = "，".join("".join(rnd.choice(_PIECES) for _ in range(5)) for _ in range(rnd.randint(4, 10))) + "。"
+        rows.append({"title": title, "content": f"工单{i}：" + content})
+    return rows
+
+
+def rate(model, rows: list[dict], batch: int) -> float:
+    model.predict(rows[:batch])  # warm-up (lazy jieba load, allocations)
+    t0 = time.perf_counter()
+    for i in range(0, len(rows), batch):
+        model.predict(rows[i:i + batch])
+    return len(rows) / (time.perf_counter() - t0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", help="trained model file (default: train one on tipdm2020)")
+    ap.add_argument("--repeat", type=int, default=10, help="times the dev set is repeated")
+    ap.add_argument("--generated", type=int, default=0, help="use N generated tickets instead of dev texts")
+    ap.add_argument("--batch", type=int, default=256)
+    args = ap.parse_args(argv)
+
+    if args.model:
+        model = ItemClassifier.load(args.model)
+    else:
+        t0 = time.perf_counter()
+        model = ItemClassifier.train(read_jsonl(shared_file("train_tokens.jsonl")))
+        print(f"trained in {time.perf_counter() - t0:.1f}s")
+    if args.generated:
+        rows, what = generated(args.generated), f"{args.generated} generated tickets"
+    else:
+        dev = list(read_jsonl(shared_file("dev_labeled.jsonl")))
+        rows, what = dev * args.repeat, f"tipdm dev x{args.repeat} ({len(dev) * args.repeat} tickets)"
+    avg = sum(len(r["title"]) + len(r["content"]) for r in rows) / len(rows)
+    get_tokenizer()
+    print(f"inputs: {what}, {avg:.0f} characters on average; batch {args.batch}")
+    print(f"lexicon fallback: {rate(LexiconClassifier(), rows, args.batch):8.0f} tickets/s")
+    print(f"trained model:    {rate(model, rows, args.batch):8.0f} tickets/s "
+          f"(words from title + {model.word_content_chars} chars, characters from title + "
+          f"{model.char_content_chars} chars, word block {'on' if model.word else 'off'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

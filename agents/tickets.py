@@ -35,9 +35,7 @@ class TicketCounter:
             predictor = load_classifier(settings.item_model)
         self.settings = settings
         self.store = store
-        from streams.enrich import text_rights
-
-        rights_claim = text_rights()
+        from streams.text.rights import rights_claim
 
         self.processor = Processor(settings.caller_hash_key, predictor, rights=rights_claim,
                                    emit_records=enriched_topic is not None, repeat_rules=settings.repeats)
@@ -131,14 +129,28 @@ class TicketCounter:
             return 0
 
     async def _produce(self, result) -> None:
-        if self.enriched_topic is None:
+        """Send the side outputs and wait until the broker has them; retry until it does.
+
+        A failure here must neither crash the agent (Faust would stop consuming) nor lose the
+        batch: we back off and send again; duplicates on these topics are acceptable.
+        """
+        if self.enriched_topic is None or not (result.enriched or result.dead_letters):
             return
-        for key, record in result.enriched:
-            await self.enriched_topic.send(key=key.encode(), value=_json(record))
-        for key, record in result.dead_letters:
-            await self.dlq_topic.send(key=key.encode() if key else None, value=_json(record))
-        if result.enriched or result.dead_letters:
-            await self.app.producer.flush()
+        delay = 0.2
+        while True:
+            try:
+                for key, record in result.enriched:
+                    await self.enriched_topic.send(key=key.encode(), value=_json(record))
+                for key, record in result.dead_letters:
+                    await self.dlq_topic.send(key=key.encode() if key else None, value=_json(record))
+                await self.app.producer.flush()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("sending side outputs failed (%s); retrying in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(MAX_BACKOFF_S, delay * 2)
 
     async def _with_retry(self, fn):
         """Redis down or failing over: back off and retry; the batch waits, nothing is acked."""

@@ -21,10 +21,8 @@ def _predictor(settings: Settings, model: str | None = None):
 
 
 def _processor(settings: Settings, model: str | None = None, emit_records: bool = False):
-    from streams.enrich import text_rights
     from streams.pipeline import Processor
-
-    rights_claim = text_rights()
+    from streams.text.rights import rights_claim
 
     return Processor(settings.caller_hash_key, _predictor(settings, model), rights=rights_claim,
                      emit_records=emit_records, repeat_rules=settings.repeats)

@@ -57,16 +57,6 @@ class EnrichedEvent:
         return self.clean.event
 
 
-def text_rights():
-    """The rights-claim function with text cues (streams.text.rights) where installed, else None
-    (the taxonomy alone decides)."""
-    try:
-        from streams.text.rights import rights_claim
-    except ImportError:
-        return None
-    return rights_claim
-
-
 def _text(ev: CleanEvent) -> str:
     return f"{ev.title or ''} {ev.content or ''}".strip()
 

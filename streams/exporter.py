@@ -163,8 +163,11 @@ class HotlineCollector(Collector):
                 for rt in REPLY_TYPES:
                     reply.add_metric([w, rt], m.get(f"reply_{rt}", 0) / m["replied"])
             for n, (dim, metric, _) in per.items():
-                for name, mm in sorted(groups.get(dim, {}).items()):
-                    per_fams[n].add_metric([w, name], mm.get(metric, 0))
+                # Every taxonomy value, 0 when absent: a series that vanishes in quiet hours would
+                # make Prometheus baselines average only the busy hours.
+                present = groups.get(dim, {})
+                for name in self._values(store, dim):
+                    per_fams[n].add_metric([w, name], present.get(name, {}).get(metric, 0))
             for name, mm in sorted(groups.get("item", {}).items()):
                 if mm.get("evaluated"):
                     item_sat.add_metric([w, name], mm["sat_sum"] / mm["evaluated"])
@@ -183,6 +186,11 @@ class HotlineCollector(Collector):
                 for rank, size in enumerate(self.hot_reader(w)[:10], start=1):
                     hot.add_metric([w, str(rank)], size)
             yield hot
+
+    @staticmethod
+    def _values(store: CounterStore, dim: str) -> list[str]:
+        codec = store.codec
+        return {"item": codec.items, "channel": codec.channels, "district": codec.districts}[dim]
 
     def _alerts(self, store: CounterStore):
         counts = store.r.hgetall(store.k("alerts"))

@@ -101,6 +101,7 @@ def replay(records: Iterable[bytes], settings: Settings, speed: float = 0.0, tot
     own = producer is None
     producer = producer or make_producer(settings)
     sent = 0
+    failures: list[BaseException] = []
     first_event = start_wall = None
     bar = tqdm(total=total, unit="rec", disable=not progress, desc="replay", smoothing=0.1)
     try:
@@ -114,12 +115,16 @@ def replay(records: Iterable[bytes], settings: Settings, speed: float = 0.0, tot
                     if ahead > 0:
                         producer.flush()
                         time.sleep(ahead)
-            producer.send(settings.raw_topic, key=ticket_key(rec), value=rec)
+            producer.send(settings.raw_topic, key=ticket_key(rec), value=rec).add_errback(failures.append)
             sent += 1
             if sent % 1000 == 0:
                 bar.update(1000)
         producer.flush()
         bar.update(sent % 1000)
+        if failures:
+            # Never a silent drop: the caller learns how many records the broker refused, and why.
+            raise RuntimeError(f"{len(failures)} of {sent} records were not accepted by the broker; "
+                               f"first error: {failures[0]!r}")
     finally:
         bar.close()
         if own:

@@ -8,6 +8,7 @@ and the worker (states in Redis) get identical answers for identical input.
 from __future__ import annotations
 
 import base64
+import hashlib
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
@@ -41,12 +42,20 @@ class BatchResult:
         self.pipeline[name] = self.pipeline.get(name, 0) + n
 
 
+# A dead letter must fit in one Kafka message (1 MB by default) after base64: larger originals are
+# cut, and their size and SHA-256 say what the whole record was.
+DLQ_ORIGINAL_MAX = 256 * 1024
+
+
 def dead_letter(raw: bytes, rejection: Rejection, source: Source | None) -> dict:
     return {
         "reason": rejection.reason,
         "message": rejection.message,
         "ticket_id": rejection.ticket_id,
-        "original_b64": base64.b64encode(raw).decode("ascii"),
+        "original_b64": base64.b64encode(raw[:DLQ_ORIGINAL_MAX]).decode("ascii"),
+        "original_size": len(raw),
+        "original_sha256": hashlib.sha256(raw).hexdigest(),
+        "original_truncated": len(raw) > DLQ_ORIGINAL_MAX,
         "source_topic": source.topic if source else None,
         "source_partition": source.partition if source else None,
         "source_offset": source.offset if source else None,

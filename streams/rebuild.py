@@ -24,12 +24,12 @@ from streams.settings import Settings
 
 def in_range(record: bytes, since: int | None, until: int | None) -> bool:
     """The time-range filter rebuilds and `report --since/--until` share. Records without a readable
-    event time are outside every range (a full rebuild has no range and keeps them)."""
+    event time belong to every range: they are dead-lettered and counted, never silently skipped."""
     if since is None and until is None:
         return True
     t = event_time_of(record)
     if t is None:
-        return False
+        return True
     return (since is None or t >= since) and (until is None or t < until)
 
 

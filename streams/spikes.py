@@ -1,8 +1,8 @@
 """Repeat-complaint spikes: the last hour of repeat signals per item and per district against a
 trailing hourly baseline.
 
-The signal of a scope is its repeat complaints of every rule (platform-flagged, same caller, same
-text) in the hour ending at the window clock. The baseline is an exponentially weighted mean and
+The signal of a scope is its repeat complaints (the largest of the platform-flagged, same-caller
+and same-text counts, see `repeat_signal`) in the hour ending at the window clock. The baseline is an exponentially weighted mean and
 variance of the same scope's hourly counts over the previous 7 days (older hours weigh less), so
 a district that always has a few repeats does not page, and a quiet week stays quiet: an alert
 needs at least `min_count` repeats *and* a score of `threshold` or more, where
@@ -67,12 +67,17 @@ def score(observed: int, history: Sequence[int], rules: SpikeRules) -> tuple[flo
 
 
 def repeat_signal(fields: Mapping[str, int]) -> dict[tuple[str, str], int]:
-    """Sum the repeat metrics of a bucket (or window) per (scope type, scope)."""
+    """Repeat complaints of a bucket (or window) per (scope type, scope).
+
+    A ticket may match several rules, and the counters are per rule, so the signal is the largest
+    rule count: never a ticket counted twice, and equal to the platform count when only the
+    platform flags repeats (what the Prometheus rules see in `hotline_window_*_repeat_tickets`).
+    """
     out: dict[tuple[str, str], int] = {}
     for key, value in fields.items():
         dim, name, metric = key.split("|", 2)
         if dim in SCOPES and metric in REPEAT_METRICS:
-            out[(dim, name)] = out.get((dim, name), 0) + int(value)
+            out[(dim, name)] = max(out.get((dim, name), 0), int(value))
     return out
 
 

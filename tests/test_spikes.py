@@ -26,7 +26,8 @@ def test_below_min_count_never_fires_even_from_zero():
     assert detect({("item", "交通管理"): 4}, hours([0] * 168), RULES, 0) == []
 
 
-def test_repeat_signal_sums_rules_per_scope():
+def test_repeat_signal_takes_the_largest_rule_count_per_scope():
+    # A ticket can match several rules: summing them would count it twice.
     fields = {"item|交通管理|repeat": 2, "item|交通管理|repeat_caller": 3, "district|南城街道|repeat_text": 1,
               "item|交通管理|tickets": 50, "all||repeat": 9}
-    assert repeat_signal(fields) == {("item", "交通管理"): 5, ("district", "南城街道"): 1}
+    assert repeat_signal(fields) == {("item", "交通管理"): 3, ("district", "南城街道"): 1}

@@ -50,7 +50,14 @@ def evaluate_reply(replies_path: str | Path | None = None, gold_path: str | Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    report = evaluate_reply()
+    import argparse
+
+    ap = argparse.ArgumentParser(description="score classify_reply on a hand-labelled set")
+    ap.add_argument("--gold", help="ids+labels JSONL (default: streams/text/data/reply_gold.jsonl; "
+                                   "the blind held-out set is streams/text/data/reply_heldout.jsonl)")
+    ap.add_argument("--replies", help="messages_with_replies.jsonl (default: the shared tipdm2020 copy)")
+    args = ap.parse_args(argv)
+    report = evaluate_reply(args.replies, args.gold)
     print(format_report(report))
     return 0
 

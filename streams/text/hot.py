@@ -29,7 +29,7 @@ import re
 import zlib
 from collections import Counter, OrderedDict, defaultdict, deque
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from .segment import normalize, tokens
 
@@ -54,8 +54,8 @@ def parse_window(text: str) -> timedelta:
 def parse_time(value) -> datetime:
     if isinstance(value, datetime):
         return value.replace(tzinfo=None) if value.tzinfo else value
-    if isinstance(value, (int, float)):
-        return datetime.utcfromtimestamp(value)
+    if isinstance(value, (int, float)):  # epoch seconds → naive UTC
+        return datetime.fromtimestamp(value, tz=timezone.utc).replace(tzinfo=None)
     s = str(value).strip().replace("T", " ").replace("Z", "")
     for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d"):
         try:
@@ -81,7 +81,7 @@ class HotCluster:
 
 
 class HotIssueTracker:
-    def __init__(self, horizon: timedelta = timedelta(days=30), threshold: float = 0.45,
+    def __init__(self, horizon: timedelta = timedelta(days=30), threshold: float = 0.4,
                  key_terms: int = 10, content_chars: int = 300, num_perm: int = 32, bands: int = 16,
                  max_clusters: int = 50_000, max_members: int = 500, profile_terms: int = 20):
         if num_perm % bands:

@@ -1,0 +1,97 @@
+from datetime import datetime, timedelta
+
+import pytest
+
+from streams.text.hot import HotIssueTracker, parse_time, parse_window
+
+T0 = datetime(2024, 3, 1, 9, 0, 0)
+
+
+def _feed(tracker, msgs):
+    return [tracker.add(i, t, title, content, likes) for i, (t, title, content, likes) in enumerate(msgs)]
+
+
+def _topic_msgs():
+    msgs = []
+    for i in range(6):
+        msgs.append((T0 + timedelta(hours=3 * i), f"常平镇金美花园楼下搅拌站噪音扰民{i}",
+                     "常平镇金美花园旁边的搅拌站日夜施工，噪音和粉尘污染严重，请尽快处理。", i))
+    for i in range(4):
+        msgs.append((T0 + timedelta(hours=3 * i + 1), "南城街道阳光小区物业乱收停车费",
+                     "南城街道阳光小区物业公司强制收取高额停车费，业主不满。", 10))
+    msgs.append((T0 + timedelta(hours=5), "咨询公积金提取", "想咨询住房公积金提取需要什么材料。", 0))
+    return msgs
+
+
+def test_similar_messages_share_a_cluster():
+    tracker = HotIssueTracker()
+    ids = _feed(tracker, _topic_msgs())
+    assert len(set(ids[:6])) == 1
+    assert len(set(ids[6:10])) == 1
+    assert len({ids[0], ids[6], ids[10]}) == 3
+
+
+def test_top_ranks_by_heat_and_reports_fields():
+    tracker = HotIssueTracker()
+    _feed(tracker, _topic_msgs())
+    top = tracker.top(T0 + timedelta(days=1), "7d", 5)
+    assert [c["count"] for c in top] == [6, 4]  # singletons are not hot
+    first = top[0]
+    assert "搅拌站" in first["title"] and "搅拌站" in first["key_terms"]
+    assert first["first_seen"] < first["last_seen"]
+    assert first["likes"] == sum(range(6))
+    assert set(first) >= {"cluster_id", "title", "key_terms", "count", "first_seen", "last_seen", "heat"}
+    # the window excludes messages outside it
+    assert tracker.top(T0 - timedelta(days=1), "1d") == []
+
+
+def test_growth_raises_heat():
+    tracker = HotIssueTracker()
+    # Same size in the window, but cluster B had no history before it: B grows, A is steady.
+    msgs = []
+    for d in range(14):
+        msgs.append((T0 + timedelta(days=d), "东城街道路灯长期不亮", "东城街道主干道路灯长期不亮，晚上出行危险。", 0))
+    for h in range(7):
+        msgs.append((T0 + timedelta(days=7, hours=h * 20), "万江街道垃圾站臭味熏天", "万江街道垃圾站臭味熏天，夏天尤其严重。", 0))
+    _feed(tracker, msgs)
+    top = tracker.top(T0 + timedelta(days=13, hours=23), "7d", 2)
+    assert "垃圾站" in top[0]["title"]
+
+
+def test_memory_bounded_by_horizon_and_max_clusters():
+    tracker = HotIssueTracker(horizon=timedelta(days=2), max_clusters=50)
+    for i in range(300):
+        tracker.add(i, T0 + timedelta(hours=i), f"话题{i}号独特问题编号{i}", f"内容{i}独一无二的描述{i * 7}", 0)
+    assert len(tracker) <= 50
+    # everything older than the horizon is gone
+    newest = T0 + timedelta(hours=299)
+    assert all(c.last_seen >= newest - timedelta(days=2) for c in tracker._clusters.values())
+
+
+def test_deterministic():
+    a, b = HotIssueTracker(), HotIssueTracker()
+    assert _feed(a, _topic_msgs()) == _feed(b, _topic_msgs())
+
+
+def test_parse_helpers():
+    assert parse_window("7d") == timedelta(days=7)
+    assert parse_window("24h") == timedelta(hours=24)
+    assert parse_window("2w") == timedelta(weeks=2)
+    with pytest.raises(ValueError):
+        parse_window("week")
+    assert parse_time("2019-04-25 09:32:09") == datetime(2019, 4, 25, 9, 32, 9)
+    assert parse_time("2019-04-25") == datetime(2019, 4, 25)
+    assert parse_time("2019-04-25T09:32:09+08:00") == datetime(2019, 4, 25, 9, 32, 9)
+
+
+@pytest.mark.shared
+def test_real_hot_issue_found(tipdm):
+    from streams.text.datasets import read_jsonl
+
+    rows = sorted(read_jsonl(tipdm("messages_with_votes.jsonl")), key=lambda r: r["created_at"])
+    tracker = HotIssueTracker(horizon=timedelta(days=400))
+    for r in rows:
+        tracker.add(r["id"], r["created_at"], r["title"], r["content"], r.get("likes", 0))
+    top = tracker.top(rows[-1]["created_at"], "365d", 10)
+    assert "捆绑" in top[0]["key_terms"] and "车位" in top[0]["key_terms"]
+    assert top[0]["count"] >= 30

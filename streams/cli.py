@@ -94,6 +94,30 @@ def cmd_replay(args) -> int:
     return 0
 
 
+def cmd_hotspots(args) -> int:
+    from streams.hotspots import run_hotspots
+
+    return run_hotspots(_settings())
+
+
+def cmd_hot_live(args) -> int:
+    from streams.hotspots import read_hot
+    from streams.report import pad
+
+    settings = _settings()
+    store = _store(settings)
+    rows = read_hot(store.r, store.ns, args.window)[: args.top]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if not rows:
+        print(f"no hot issues in {args.window} yet (is `hotline hotspots` running?)")
+    for r in rows:
+        print(f"{r['rank']:>2}. {r['count']:>4}  {pad(r['title'][:30], 62)} {r['first_seen']} → {r['last_seen']}  "
+              f"{' '.join(r['key_terms'][:6])}")
+    return 0
+
+
 def cmd_demo(args) -> int:
     from streams.demo import run_demo
 
@@ -160,6 +184,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=2024)
     s.add_argument("--speed", type=float, default=0.0)
     s.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("hotspots", help="cluster the enriched topic into hot issues, live (run one per namespace)")
+    s.set_defaults(func=cmd_hotspots)
+
+    s = sub.add_parser("hot-live", help="the live hot issues (what `hotline hot FILE` shows for a file)")
+    s.add_argument("--window", default="7d", choices=["24h", "7d", "30d"])
+    s.add_argument("--top", type=int, default=10)
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_hot_live)
 
     s = sub.add_parser("namespace", help="list, activate or drop counter namespaces")
     s.add_argument("action", choices=["list", "activate", "drop"])

@@ -75,6 +75,11 @@ def live_view(store, total: int, metrics_url: str) -> str:
         sat = "—" if row["satisfaction_mean"] is None else f"{row['satisfaction_mean']:.2f}"
         lines.append(f"  {pad(name, 14)}{row['tickets']:>8,} {pct(row['share'])}   satisfaction {sat}")
     lines += ["", "channels: " + " · ".join(f"{n} {r['tickets']:,}" for n, r in all_time["by_channel"].items())]
+    from streams.hotspots import read_hot
+
+    hot = read_hot(store.r, store.ns, "7d")[:3]
+    if hot:
+        lines += ["", "hot issues (7 days):"] + [f"  {h['count']:>4}  {h['title'][:40]}" for h in hot]
     dead = all_time["rejected_by_reason"]
     lines.append("dead letters: " + (" · ".join(f"{k} {v}" for k, v in dead.items()) or "none"))
     return "\n".join(lines)
@@ -127,6 +132,7 @@ def run_demo(args) -> int:
         ensure_topics(settings)
         procs.append(_spawn([sys.executable, "-m", "streams.cli", "worker"], env, os.path.join(workdir, "worker.log")))
         procs.append(_spawn([sys.executable, "-m", "streams.cli", "exporter"], env, os.path.join(workdir, "exporter.log")))
+        procs.append(_spawn([sys.executable, "-m", "streams.cli", "hotspots"], env, os.path.join(workdir, "hotspots.log")))
         host, port = settings.exporter_host_port
         wait_port(port, 30, procs[1], "exporter")
         store = CounterStore(connect(redis_url), namespace, load_taxonomy())

@@ -30,11 +30,10 @@ def _split(fields: dict[str, int]) -> dict[str, dict[str, dict[str, int]]]:
 
 
 class HotlineCollector(Collector):
-    def __init__(self, store, window_clock: str = "auto", hot_reader=None):
+    def __init__(self, store, window_clock: str = "auto"):
         # A CounterStore, or a callable giving the store to read for this scrape (the active namespace).
         self.store = store
         self.window_clock = window_clock
-        self.hot_reader = hot_reader  # optional: callable(window) -> list of cluster sizes, hottest first
 
     def describe(self):
         return []  # metrics depend on Redis; describing them would make registration scrape Redis
@@ -179,13 +178,14 @@ class HotlineCollector(Collector):
         yield item_sat
         yield chan_sat
         yield reply
-        if self.hot_reader is not None:
-            hot = GaugeMetricFamily("hotline_hot_cluster_tickets", "Size of the N-th hottest complaint cluster",
-                                    labels=["window", "rank"])
-            for w in WINDOW_NAMES:
-                for rank, size in enumerate(self.hot_reader(w)[:10], start=1):
-                    hot.add_metric([w, str(rank)], size)
-            yield hot
+        from streams.hotspots import WINDOWS as HOT_WINDOWS, read_hot
+
+        hot = GaugeMetricFamily("hotline_hot_cluster_tickets", "Tickets in the N-th hottest complaint cluster "
+                                "(published by `hotline hotspots`)", labels=["window", "rank"])
+        for w in HOT_WINDOWS:
+            for row in read_hot(store.r, store.ns, w):
+                hot.add_metric([w, str(row["rank"])], row["count"])
+        yield hot
 
     @staticmethod
     def _values(store: CounterStore, dim: str) -> list[str]:
@@ -206,12 +206,12 @@ class HotlineCollector(Collector):
         yield score
 
 
-def serve(store: CounterStore, addr: tuple[str, int], window_clock: str = "auto", hot_reader=None):
+def serve(store, addr: tuple[str, int], window_clock: str = "auto"):
     """Serve /metrics on addr until interrupted; returns (server, thread)."""
     from prometheus_client import CollectorRegistry, start_http_server
 
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(HotlineCollector(store, window_clock, hot_reader))
+    registry.register(HotlineCollector(store, window_clock))
     return start_http_server(addr[1], addr=addr[0], registry=registry)
 
 

@@ -34,7 +34,18 @@ def in_range(record: bytes, since: int | None, until: int | None) -> bool:
 
 
 def parse_bound(text: str | None) -> int | None:
-    return None if not text else parse_time(text, "time bound")
+    """An ISO-8601 time or a date (midnight, Asia/Shanghai when no offset is given)."""
+    if not text:
+        return None
+    from streams.cleaning import _Bad
+
+    text = text.strip()
+    if len(text) == 10:
+        text += "T00:00:00"
+    try:
+        return parse_time(text, "time bound")
+    except _Bad as bad:
+        raise ValueError(bad.message) from None
 
 
 def _high_watermarks(consumer, tps) -> dict:

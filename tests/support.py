@@ -67,8 +67,12 @@ def start_exporter(settings, **extra) -> Proc:
 
 def hotline(args: list[str], settings=None, check=True, timeout=600) -> subprocess.CompletedProcess:
     env = env_for(settings) if settings is not None else dict(os.environ)
-    return subprocess.run([sys.executable, "-m", "streams.cli", *args], env=env, cwd=ROOT, capture_output=True,
-                          timeout=timeout, check=check)
+    res = subprocess.run([sys.executable, "-m", "streams.cli", *args], env=env, cwd=ROOT, capture_output=True,
+                         timeout=timeout)
+    if check and res.returncode != 0:
+        raise AssertionError(f"hotline {' '.join(args)} exited {res.returncode}:\n"
+                             f"{res.stderr.decode(errors='replace')[-3000:]}")
+    return res
 
 
 def hotline_json(args: list[str], settings=None) -> dict:

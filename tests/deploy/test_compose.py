@@ -46,7 +46,7 @@ def test_services_and_wiring():
     assert proc.returncode == 0, proc.stderr
     cfg = proc.stdout
     services = set(_compose("config", "--services").stdout.split())
-    assert services == {"kafka", "kafka-init", "redis", "hotline-worker", "hotline-exporter",
+    assert services == {"kafka", "kafka-init", "redis", "hotline-worker", "hotline-exporter", "hotline-hotspots",
                         "prometheus", "alertmanager", "grafana"}
     for needle in (
         "HOTLINE_KAFKA_URL: kafka://kafka:9092",

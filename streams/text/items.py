@@ -487,6 +487,9 @@ class LexiconClassifier:
             for w in words:
                 weight = 1.0 + 0.25 * (len(w) - 2) if len(w) > 2 else 1.0
                 self.keywords.append((w, item, weight))
+        # The taxonomy's own subcategory names (二级事项) are the strongest cue there is: citizens
+        # and call-takers name the matter ("关于商品房交付的反映"). A name used by one item only.
+        self.keywords += self._taxonomy_keywords({w for w, _, _ in self.keywords})
         self.keywords.sort(key=lambda k: -len(k[0]))
         self.low_confidence_below = low_confidence_below
         # One alternation, longest keywords first (leftmost-longest wins at each position):
@@ -495,6 +498,19 @@ class LexiconClassifier:
         self._kw: dict[str, list[tuple[str, float]]] = {}
         for w, item, weight in self.keywords:
             self._kw.setdefault(w, []).append((item, weight))
+
+    @staticmethod
+    def _taxonomy_keywords(known: set[str]) -> list[tuple[str, str, float]]:
+        from schemas.taxonomy import load_taxonomy
+
+        tax = load_taxonomy()
+        owners: dict[str, set[str]] = {}
+        for item, subs in tax.subcategories.items():
+            for sub in subs:
+                if len(sub) >= 2 and sub != tax.fallback_item:
+                    owners.setdefault(sub, set()).add(item)
+        return [(sub, next(iter(items)), 3.0 + 0.25 * len(sub)) for sub, items in owners.items()
+                if len(items) == 1 and sub not in known and next(iter(items)) != tax.fallback_item]
 
     def _score(self, title: str, content: str) -> dict[str, float]:
         scores: dict[str, float] = {}

@@ -80,7 +80,11 @@ def make_app(settings: Settings, predictor=None, store: CounterStore | None = No
         client = connect(settings.redis_url, settings.redis_ssl_ca_certs)
         store = CounterStore(client, active(settings, client), load_taxonomy())
     store.claim_namespace()
-    counter = TicketCounter(settings, store, predictor, app=app, enriched_topic=enriched, dlq_topic=dlq)
+    from agents.outputs import SideOutputs
+
+    # The enriched and DLQ topics are declared above (so Faust creates them) but written with
+    # librdkafka: see agents/outputs.py.
+    counter = TicketCounter(settings, store, predictor, app=app, outputs=SideOutputs(settings))
     app.hotline_counter = counter  # for tests and the CLI
 
     @app.agent(raw, name="count_tickets")

@@ -3,7 +3,6 @@ the side outputs, apply to Redis under the partition's offset fence, then let Fa
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections import defaultdict
@@ -22,13 +21,8 @@ MAX_BACKOFF_S = 10.0
 NAMESPACE_CHECK_S = 1.0
 
 
-def _json(record: dict) -> bytes:
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
-
-
 class TicketCounter:
-    def __init__(self, settings: Settings, store: CounterStore, predictor=None, *, app=None,
-                 enriched_topic=None, dlq_topic=None):
+    def __init__(self, settings: Settings, store: CounterStore, predictor=None, *, app=None, outputs=None):
         if predictor is None:
             from streams.text.items import load_classifier
 
@@ -38,10 +32,9 @@ class TicketCounter:
         from streams.text.rights import rights_claim
 
         self.processor = Processor(settings.caller_hash_key, predictor, rights=rights_claim,
-                                   emit_records=enriched_topic is not None, repeat_rules=settings.repeats)
+                                   emit_records=outputs is not None, repeat_rules=settings.repeats)
         self.app = app
-        self.enriched_topic = enriched_topic
-        self.dlq_topic = dlq_topic
+        self.outputs = outputs  # agents.outputs.SideOutputs, or None to count only
         self.batches_applied = 0
         self.taxonomy = load_taxonomy()
         self._ns_checked = 0.0
@@ -134,16 +127,12 @@ class TicketCounter:
         A failure here must neither crash the agent (Faust would stop consuming) nor lose the
         batch: we back off and send again; duplicates on these topics are acceptable.
         """
-        if self.enriched_topic is None or not (result.enriched or result.dead_letters):
+        if self.outputs is None or not (result.enriched or result.dead_letters):
             return
         delay = 0.2
         while True:
             try:
-                for key, record in result.enriched:
-                    await self.enriched_topic.send(key=key.encode(), value=_json(record))
-                for key, record in result.dead_letters:
-                    await self.dlq_topic.send(key=key.encode() if key else None, value=_json(record))
-                await self.app.producer.flush()
+                await asyncio.to_thread(self.outputs.send, result.enriched, result.dead_letters)
                 return
             except asyncio.CancelledError:
                 raise

@@ -102,7 +102,7 @@ def latency(base: Settings, rate: float = 50.0, seconds: float = 60.0) -> dict:
     procs = [spawn(["worker"], env, f"latency-{i}") for i in range(2)]
     store = CounterStore(connect(s.redis_url), ns, load_taxonomy())
     time.sleep(s.session_timeout_s + 4)
-    producer = make_producer(s, linger_ms=0)
+    producer = make_producer(s, **{"linger.ms": 0})
     sent: list[float] = []
     done: list[float] = []
     stop_poll = threading.Event()
@@ -131,7 +131,7 @@ def latency(base: Settings, rate: float = 50.0, seconds: float = 60.0) -> dict:
                           "channel": "电话", "category": "交通管理", "district": "南城", "caller": "13800000000",
                           "content": "路口违章停车严重，请尽快处理。"}, ensure_ascii=False).encode()
         sent.append(time.monotonic())
-        producer.send(s.raw_topic, key=f"L{i}".encode(), value=rec)
+        producer.produce(s.raw_topic, key=f"L{i}".encode(), value=rec)
         producer.flush()
     deadline = time.monotonic() + 30
     while len(done) < n and time.monotonic() < deadline:

@@ -149,10 +149,12 @@ def count_event(ev: EnrichedEvent, state: TicketState | None) -> Outcome:
     return Outcome("counted", inc, new)
 
 
-def fields_of(increment: Increment) -> dict[str, int]:
-    """Flatten an increment into counter fields "<dim>|<value>|<metric>"."""
+def fields_of(increment: Increment, only: frozenset | None = None) -> dict[str, int]:
+    """Flatten an increment into counter fields "<dim>|<value>|<metric>" (of some dimensions only)."""
     out: dict[str, int] = {}
     for dim, value in increment.dims:
+        if only is not None and dim not in only:
+            continue
         prefix = f"{dim}|{value}|"
         for metric, amount in increment.metrics.items():
             out[prefix + metric] = amount

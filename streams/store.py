@@ -27,6 +27,7 @@ from streams.pipeline import BatchResult
 from streams.windows import RESOLUTIONS, WINDOWS, bucket_start, buckets_for, is_late, window_buckets
 
 STATE_SHARDS = 8192
+RS, US = "\x1e", "\x1f"  # record and unit separators of the Lua call's blobs
 _LUA = resources.files("streams").joinpath("apply_batch.lua").read_text()
 
 
@@ -173,50 +174,39 @@ class CounterStore:
         per_key: dict[str, dict[str, int]] = {"all": {}}
         buckets: dict[str, tuple[str, int, int]] = {}
         pipe = dict(result.pipeline)
+        def add(target: str, fields: dict[str, int]) -> None:
+            acc = per_key.setdefault(target, {})
+            for f, v in fields.items():
+                acc[f] = acc.get(f, 0) + v
+
         for inc in result.increments:
             fields = fields_of(inc)
-            targets = ["all"]
+            add("all", fields)
             if is_late(inc.at, wm):
                 pipe["late"] = pipe.get("late", 0) + 1
-            else:
-                for res, start in buckets_for(inc.at, wm):
-                    key = f"b:{res.name}:{start}"
-                    targets.append(key)
-                    if key not in buckets:
-                        buckets[key] = (f"idx:{res.name}", start, res.retention + 86400)
-            for t in targets:
-                acc = per_key.setdefault(t, {})
-                for f, v in fields.items():
-                    acc[f] = acc.get(f, 0) + v
+                continue
+            watch = None
+            for res, start in buckets_for(inc.at, wm):
+                key = f"b:{res.name}:{start}"
+                if key not in buckets:
+                    buckets[key] = (f"idx:{res.name}", start, res.retention + 86400)
+                if res.dimensions is None:
+                    add(key, fields)
+                else:
+                    watch = watch or fields_of(inc, res.dimensions)
+                    add(key, watch)
         per_key["pipe"] = pipe
-        flat: list = []
-        n = 0
-        for key, fields in per_key.items():
-            for f, v in fields.items():
-                if v:
-                    flat += (key, f, v)
-                    n += 1
-        args = [self.ns, fence, expected_hwm, new_hwm, wm, int(time.time()), lag, n, *flat]
-        args.append(len(result.states))
-        for tid, st in result.states.items():
-            args += (state_shard(tid), f"{tid}\t{self.codec.encode(st)}")
-        args.append(len(buckets))
-        for key, (idx, start, ttl) in buckets.items():
-            args += (key, idx, start, ttl)
-        args.append(len(RESOLUTIONS))
-        for res in RESOLUTIONS:
-            args += (f"idx:{res.name}", bucket_start(wm - res.retention, res))
-        # Repeat groups are shared across partitions: write each only if it still holds what we read.
-        args.append(len(result.groups))
+        incr = RS.join(f"{key}{US}{f}{US}{v}" for key, fields in per_key.items() for f, v in fields.items() if v)
+        states = RS.join(f"{state_shard(tid)}{US}{tid}{US}{self.codec.encode(st)}" for tid, st in result.states.items())
+        bucket_blob = RS.join(f"{key}{US}{idx}{US}{start}{US}{ttl}" for key, (idx, start, ttl) in buckets.items())
+        prune = RS.join(f"idx:{res.name}{US}{bucket_start(wm - res.retention, res)}" for res in RESOLUTIONS)
         raw = view.group_raw or {}
-        for key, group in result.groups.items():
-            args += (group_shard(key), key, raw.get(key) or "", self.codec.encode_group(group))
+        groups = RS.join(f"{group_shard(key)}{US}{key}{US}{raw.get(key) or ''}{US}{self.codec.encode_group(group)}"
+                         for key, group in result.groups.items())
         # The last few repeat tickets per scope: alert events cite them (ids only, no personal data).
-        examples = result.repeat_examples[-200:]
-        args.append(len(examples))
-        for scope, tid in examples:
-            args += (f"rx:{scope}", tid)
-        return args
+        examples = RS.join(f"rx:{scope}{US}{tid}" for scope, tid in result.repeat_examples[-200:])
+        return [self.ns, fence, expected_hwm, new_hwm, wm, int(time.time()), lag,
+                incr, states, bucket_blob, prune, groups, examples]
 
     def repeat_examples(self, scope: str, n: int = 5) -> list[str]:
         return self.r.lrange(self.k(f"rx:{scope}"), 0, n - 1)

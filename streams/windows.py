@@ -3,10 +3,10 @@
 Three resolutions, each kept only as long as the windows it serves need it, so reads stay cheap
 (a 30-day window is 30 daily buckets, not 8,640 five-minute ones) and memory stays bounded:
 
-    5 min buckets, kept 26 h  -> windows 1h and 24h
-    1 h   buckets, kept 8 d   -> window 7d
-    1 d   buckets, kept 32 d  -> window 30d
-    all-time totals            -> window all
+    5 min buckets, kept 26 h  -> windows 1h and 24h   (by item, channel, district)
+    1 h   buckets, kept 8 d   -> window 7d            (by item, channel, district)
+    1 d   buckets, kept 32 d  -> window 30d           (every dimension)
+    all-time totals            -> window all           (every dimension)
 
 Retention is measured against the watermark (the newest event time seen), not the wall clock, so a
 replay of 2024 keeps 2024's last month of buckets. Windows are bucket-aligned: "1h" is the twelve
@@ -17,16 +17,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+# The short windows are for watching and alerting: they break down by item, channel and district
+# only, which halves the writes of the two finest resolutions. 30d and all-time keep every dimension.
+WATCH_DIMENSIONS = frozenset({"all", "item", "channel", "district"})
+
+
 @dataclass(frozen=True)
 class Resolution:
     name: str
     seconds: int
     retention: int
+    dimensions: frozenset | None = None  # None: every dimension
 
 
 RESOLUTIONS = (
-    Resolution("5m", 300, 26 * 3600),
-    Resolution("1h", 3600, 8 * 86400),
+    Resolution("5m", 300, 26 * 3600, WATCH_DIMENSIONS),
+    Resolution("1h", 3600, 8 * 86400, WATCH_DIMENSIONS),
     Resolution("1d", 86400, 32 * 86400),
 )
 # Daily buckets start at Shanghai midnight, so "a day" is the hotline's day.

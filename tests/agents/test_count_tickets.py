@@ -40,7 +40,7 @@ def test_agent_counts_each_ticket_once_and_dead_letters_bad_records(app_and_stor
     app, store = app_and_store
     agent = app.agents[next(iter(app.agents))]
     counter = app.hotline_counter
-    counter.enriched_topic = None  # side outputs need a broker; the counting path is what we test
+    counter.outputs = None  # side outputs need a broker; the counting path is what we test
 
     async def scenario():
         async with agent.test_context() as ctx:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import redis
@@ -19,6 +20,18 @@ log = logging.getLogger("hotline.worker")
 
 MAX_BACKOFF_S = 10.0
 NAMESPACE_CHECK_S = 1.0
+
+
+@dataclass
+class _PartitionBatch:
+    topic: str
+    partition: int
+    offsets: list[int]
+    prepared: Any
+    fence: str = ""
+    view: Any = None
+    result: Any = None
+    lag: int = 0
 
 
 class TicketCounter:
@@ -82,33 +95,40 @@ class TicketCounter:
         by_tp: dict[tuple[str, int], list] = defaultdict(list)
         for ev in events:
             by_tp[(ev.message.topic, ev.message.partition)].append(ev)
+        pending = []
         for (topic, partition), group in by_tp.items():
             group.sort(key=lambda e: e.message.offset)
-            await self.handle_partition(topic, partition, [e.message.offset for e in group],
-                                        [e.message.value or b"" for e in group])
+            pending.append(_PartitionBatch(topic, partition, [e.message.offset for e in group],
+                                           self.processor.prepare([e.message.value or b"" for e in group])))
+        while pending:
+            ready = [pb for pb in [await self._compute(pb) for pb in pending] if pb.result is not None]
+            # Side outputs of every partition first, in one flush: if we die after this, the batch
+            # is redone and they are sent twice (at-least-once on those topics); the counters
+            # below still move exactly once.
+            await self._produce([pb.result for pb in ready])
+            pending = []
+            for pb in ready:
+                try:
+                    await self._with_retry(lambda: self.store.apply(pb.fence, pb.view, pb.offsets[-1], pb.result, pb.lag))
+                    self.batches_applied += 1
+                except FenceMoved as moved:
+                    log.warning("fence moved, re-reading: %s", moved)
+                    pending.append(pb)
 
-    async def handle_partition(self, topic: str, partition: int, offsets: list[int], raws: list[bytes]) -> None:
-        fence = self.fence(topic, partition)
-        prepared = self.processor.prepare(raws)  # clean + classify: no state needed
-        while True:
-            view = await self._with_retry(
-                lambda: self.store.read_partition(fence, prepared.ticket_ids, prepared.group_keys))
-            keep = [i for i, o in enumerate(offsets) if o > view.hwm]
-            if not keep:
-                return  # all applied before (a redelivery after a crash or a rebalance)
-            batch = prepared if len(keep) == len(offsets) else prepared.subset(keep)
-            result = self.processor.process(batch, view.states, [Source(topic, partition, offsets[i]) for i in keep],
-                                             groups=view.groups)
-            # Side outputs first: if we die after this, the batch is redone and they are sent twice
-            # (at-least-once on those topics); the counters below still move exactly once.
-            await self._produce(result)
-            lag = self._lag(topic, partition, offsets[-1])
-            try:
-                await self._with_retry(lambda: self.store.apply(fence, view, offsets[-1], result, lag))
-                self.batches_applied += 1
-                return
-            except FenceMoved as moved:
-                log.warning("fence moved, re-reading: %s", moved)
+    async def _compute(self, pb: "_PartitionBatch") -> "_PartitionBatch":
+        """Read the partition's fence and states, and count the records Redis has not taken yet."""
+        pb.fence = self.fence(pb.topic, pb.partition)
+        prep = pb.prepared
+        pb.view = await self._with_retry(lambda: self.store.read_partition(pb.fence, prep.ticket_ids, prep.group_keys))
+        keep = [i for i, o in enumerate(pb.offsets) if o > pb.view.hwm]
+        if not keep:
+            pb.result = None  # all applied before (a redelivery after a crash or a rebalance)
+            return pb
+        batch = prep if len(keep) == len(pb.offsets) else prep.subset(keep)
+        sources = [Source(pb.topic, pb.partition, pb.offsets[i]) for i in keep]
+        pb.result = self.processor.process(batch, pb.view.states, sources, groups=pb.view.groups)
+        pb.lag = self._lag(pb.topic, pb.partition, pb.offsets[-1])
+        return pb
 
     def _lag(self, topic: str, partition: int, last_offset: int) -> int:
         if self.app is None:
@@ -121,18 +141,20 @@ class TicketCounter:
         except Exception:  # lag is advisory; never fail a batch over it
             return 0
 
-    async def _produce(self, result) -> None:
+    async def _produce(self, results) -> None:
         """Send the side outputs and wait until the broker has them; retry until it does.
 
         A failure here must neither crash the agent (Faust would stop consuming) nor lose the
         batch: we back off and send again; duplicates on these topics are acceptable.
         """
-        if self.outputs is None or not (result.enriched or result.dead_letters):
+        enriched = [r for res in results for r in res.enriched]
+        dead = [r for res in results for r in res.dead_letters]
+        if self.outputs is None or not (enriched or dead):
             return
         delay = 0.2
         while True:
             try:
-                await asyncio.to_thread(self.outputs.send, result.enriched, result.dead_letters)
+                await asyncio.to_thread(self.outputs.send, enriched, dead)
                 return
             except asyncio.CancelledError:
                 raise

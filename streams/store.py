@@ -29,6 +29,7 @@ from streams.windows import RESOLUTIONS, WINDOWS, bucket_start, buckets_for, is_
 STATE_SHARDS = 8192
 RS, US = "\x1e", "\x1f"  # record and unit separators of the Lua call's blobs
 _LUA = resources.files("streams").joinpath("apply_batch.lua").read_text()
+_READ_LUA = resources.files("streams").joinpath("read_batch.lua").read_text()
 
 
 class StateCodec:
@@ -125,6 +126,7 @@ class CounterStore:
         self.ns = namespace
         self.codec = StateCodec(taxonomy)
         self._apply = client.register_script(_LUA)
+        self._read = client.register_script(_READ_LUA)
 
     def k(self, suffix: str) -> str:
         return f"{self.ns}:{suffix}"
@@ -145,14 +147,8 @@ class CounterStore:
     def read_partition(self, fence: str, ticket_ids: Iterable[str], group_keys: Iterable[str] = ()) -> PartitionView:
         ids = list(ticket_ids)
         keys = list(group_keys)
-        with self.r.pipeline(transaction=False) as p:
-            p.hget(self.k("hwm"), fence)
-            p.hget(self.k("meta"), "watermark")
-            for tid in ids:
-                p.hget(self.k(state_shard(tid)), tid)
-            for key in keys:
-                p.hget(self.k(group_shard(key)), key)
-            out = p.execute()
+        blob = RS.join([f"{state_shard(t)}{US}{t}" for t in ids] + [f"{group_shard(k)}{US}{k}" for k in keys])
+        out = [v or None for v in self._read(args=[self.ns, fence, blob])]
         hwm = int(out[0]) if out[0] is not None else -1
         wm = int(out[1] or 0)
         states = {tid: (self.codec.decode(raw) if raw else None) for tid, raw in zip(ids, out[2:2 + len(ids)])}

@@ -19,8 +19,10 @@ from streams.settings import Settings
 
 
 def _spawn(argv: list[str], env: dict, log_path: str) -> subprocess.Popen:
+    from streams.embedded import die_with_parent
+
     return subprocess.Popen(argv, env=env, stdout=open(log_path, "ab"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=die_with_parent)
 
 
 def _stop(proc: subprocess.Popen) -> None:

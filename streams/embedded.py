@@ -16,6 +16,17 @@ import time
 from dataclasses import dataclass, field
 
 
+def die_with_parent() -> None:
+    """Runs in the child before exec: ask Linux to SIGTERM it when its parent dies, so a killed
+    demo, test run or benchmark never leaves a broker or Redis behind."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -71,14 +82,15 @@ class Service:
         os.makedirs(self.workdir, exist_ok=True)
         log = open(os.path.join(self.workdir, f"{self.name}.log"), "ab")
         self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
-                                     start_new_session=True)
+                                     start_new_session=True, preexec_fn=die_with_parent)
         wait_port(self.port, timeout, self.proc, self.name)
 
 
 def _spawn(name: str, argv: list[str], port: int, url: str, timeout: float = 20.0) -> Service:
     workdir = tempfile.mkdtemp(prefix=f"hotline-{name}-")
     log = open(os.path.join(workdir, f"{name}.log"), "ab")
-    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=workdir, start_new_session=True)
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=workdir, start_new_session=True,
+                            preexec_fn=die_with_parent)
     svc = Service(name, port, proc, workdir, url, argv)
     atexit.register(svc.stop)
     try:

@@ -32,8 +32,11 @@ class Proc:
     def __init__(self, args: list[str], env: dict, name: str):
         self.name = name
         self.log = tempfile.NamedTemporaryFile(prefix=f"hotline-{name}-", suffix=".log", delete=False)
+        from streams.embedded import die_with_parent
+
         self.p = subprocess.Popen([sys.executable, "-m", "streams.cli", *args], env=env, cwd=ROOT,
-                                  stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+                                  stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+                                  preexec_fn=die_with_parent)
 
     def alive(self) -> bool:
         return self.p.poll() is None

@@ -55,13 +55,20 @@ class TicketCounter:
     def fence(self, topic: str, partition: int) -> str:
         return f"{topic}:{partition}"
 
-    async def seek_to_fence(self, assigned) -> None:
-        """Start each assigned raw partition right after the last offset Redis applied."""
+    async def seek_to_fence(self, assigned, always: bool = False) -> None:
+        """Start each assigned raw partition right after the last offset Redis applied.
+
+        A partition Redis has never seen is left where Faust starts it (the earliest offset, or
+        the committed one): seeking while the fetcher is warming up races aiokafka's fetcher
+        (a KeyError that stops consumption), so we seek only when Redis knows better.
+        """
         for tp in assigned:
             if tp.topic != self.settings.raw_topic:
                 continue
             fence = self.fence(tp.topic, tp.partition)
             hwm = await self._with_retry(lambda: self.store.read_partition(fence, []).hwm)
+            if hwm < 0 and not always:
+                continue
             await self.app.consumer.seek(tp, hwm + 1)
             log.info("partition %s resumes at offset %d (from Redis %s)", tp.partition, hwm + 1, self.store.ns)
 
@@ -86,7 +93,7 @@ class TicketCounter:
         await self._with_retry(new.claim_namespace)
         log.warning("active namespace changed %s -> %s: resuming from its offsets", self.store.ns, name)
         self.store = new
-        await self.seek_to_fence(self.app.consumer.assignment())
+        await self.seek_to_fence(self.app.consumer.assignment(), always=True)
         return True
 
     async def handle(self, events: Sequence[Any]) -> None:

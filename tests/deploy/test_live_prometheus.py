@@ -377,8 +377,9 @@ def test_injected_spike_alerts_in_the_stream_and_in_prometheus_and_the_quiet_bac
         firing = hot.prom.wait_for('ALERTS{alertname="HotlineRepeatSpikeDetected", alertstate="firing"}', timeout=30)
         assert {a["metric"]["scope_type"] for a in firing} == {"item", "district"}, firing
         assert {a["metric"]["severity"] for a in firing} == {"info"}, firing
-        assert hot.prom.value(f'hotline:item_repeat_tickets:1h{{item="{SPIKE_ITEM}"}}') >= 10
-        assert hot.prom.value(f'hotline:district_repeat_tickets:1h{{district="{SPIKE_DISTRICT}"}}') >= 10
+        # The recording rules follow the scrapes by an evaluation or two: wait for them.
+        assert hot.prom.wait_for(f'hotline:item_repeat_tickets:1h{{item="{SPIKE_ITEM}"}} >= 10', timeout=30)
+        assert hot.prom.wait_for(f'hotline:district_repeat_tickets:1h{{district="{SPIKE_DISTRICT}"}} >= 10', timeout=30)
         assert hot.prom.value(f'hotline:item_repeat_tickets_window_baseline:1h{{item="{SPIKE_ITEM}"}}') < 1
         assert not hot.prom.query("hotline:item_repeat_tickets_history_baseline:1h")
         assert not ever(hot.prom, 'ALERTS{alertname=~"HotlineRepeatSpike(Item|District)"}')

@@ -32,13 +32,16 @@ def consume_all(settings, topic: str, expected: int, timeout: float = 60) -> lis
     tps = [TopicPartition(topic, p) for p in sorted(c.partitions_for_topic(topic) or [])]
     c.assign(tps)
     c.seek_to_beginning(*tps)
-    out, deadline = [], time.monotonic() + timeout
-    while time.monotonic() < deadline and len(out) < expected:
-        for msgs in c.poll(timeout_ms=500, max_records=10000).values():
-            out += msgs
-    # Drain a little longer: at-least-once topics may hold more than expected.
-    for msgs in c.poll(timeout_ms=1000, max_records=10000).values():
-        out += msgs
+    # At-least-once topics may hold duplicates, so "enough messages" is not "all of them": read
+    # until the topic has been quiet for a while.
+    out, deadline, quiet_since = [], time.monotonic() + timeout, time.monotonic()
+    while time.monotonic() < deadline:
+        got = [m for msgs in c.poll(timeout_ms=500, max_records=10000).values() for m in msgs]
+        out += got
+        if got:
+            quiet_since = time.monotonic()
+        elif len(out) >= expected and time.monotonic() - quiet_since > 3:
+            break
     c.close()
     return out
 

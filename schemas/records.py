@@ -67,7 +67,7 @@ class DeadLetter(faust.Record, serializer="json"):
     reason: str  # a code from streams.cleaning.REASONS
     message: str
     ticket_id: Optional[str]
-    original_b64: str  # the record's bytes, cut at 256 KiB (see original_truncated)
+    original_b64: str  # the record's bytes, cut at 64 KiB (see original_truncated)
     original_size: int
     original_sha256: str
     original_truncated: bool

@@ -42,9 +42,9 @@ class BatchResult:
         self.pipeline[name] = self.pipeline.get(name, 0) + n
 
 
-# A dead letter must fit in one Kafka message (1 MB by default) after base64: larger originals are
+# A dead letter must fit in one Kafka message, and a batch of them in the worker's memory: larger originals are
 # cut, and their size and SHA-256 say what the whole record was.
-DLQ_ORIGINAL_MAX = 256 * 1024
+DLQ_ORIGINAL_MAX = 64 * 1024
 
 
 def dead_letter(raw: bytes, rejection: Rejection, source: Source | None) -> dict:

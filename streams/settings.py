@@ -46,7 +46,7 @@ class Settings:
     item_model: str | None = None
     # Group join waits half of this on the embedded broker, so tests and the demo lower it.
     session_timeout_s: float = 30.0
-    batch_max: int = 5000
+    batch_max: int = 2000
     batch_within_s: float = 0.2
     # Kafka security (production); empty means PLAINTEXT.
     kafka_security_protocol: str = "PLAINTEXT"

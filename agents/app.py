@@ -112,6 +112,10 @@ def make_app(settings: Settings, predictor=None, store: CounterStore | None = No
             await alerts.send(key=f"{event['scope_type']}:{event['scope']}".encode(),
                               value=_json.dumps(event, ensure_ascii=False).encode())
 
+    @app.timer(interval=1.0)
+    async def follow_activation():
+        await counter.check_namespace()
+
     @app.on_partitions_assigned.connect
     async def resume_from_redis(app, assigned, **kwargs):
         await counter.seek_to_fence(assigned)

@@ -51,11 +51,12 @@ class TicketCounter:
         self.batches_applied = 0
         self.taxonomy = load_taxonomy()
         self._ns_checked = 0.0
+        self._lock = asyncio.Lock()
 
     def fence(self, topic: str, partition: int) -> str:
         return f"{topic}:{partition}"
 
-    async def seek_to_fence(self, assigned, always: bool = False) -> None:
+    async def seek_to_fence(self, assigned) -> None:
         """Start each assigned raw partition right after the last offset Redis applied.
 
         A partition Redis has never seen is left where Faust starts it (the earliest offset, or
@@ -67,21 +68,24 @@ class TicketCounter:
                 continue
             fence = self.fence(tp.topic, tp.partition)
             hwm = await self._with_retry(lambda: self.store.read_partition(fence, []).hwm)
-            if hwm < 0 and not always:
+            if hwm < 0:
                 continue
             await self.app.consumer.seek(tp, hwm + 1)
             log.info("partition %s resumes at offset %d (from Redis %s)", tp.partition, hwm + 1, self.store.ns)
 
-    async def follow_active_namespace(self) -> bool:
+    async def follow_active_namespace(self, force: bool = False) -> bool:
         """Switch to the active namespace when `hotline namespace activate` changed it.
 
-        The new namespace's fences say where its counts stop (a rebuild records them), so the
-        consumer is moved there and the batch in hand is dropped: it will be read again.
+        The consumer is never moved back: a backwards seek races the batches Faust has already
+        fetched, and Faust then drops the re-read records as older than its read offset. Instead,
+        for each partition we own, the stretch the old namespace counted beyond the new one's
+        fence (what arrived while the rebuild ran) is read with a group-less consumer and counted
+        into the new namespace, under the same fences; then counting goes on where it was.
         """
         if self.app is None:
             return False
         now = time.monotonic()
-        if now - self._ns_checked < NAMESPACE_CHECK_S:
+        if not force and now - self._ns_checked < NAMESPACE_CHECK_S:
             return False
         self._ns_checked = now
         from streams.namespaces import active
@@ -89,16 +93,64 @@ class TicketCounter:
         name = await self._with_retry(lambda: active(self.settings, self.store.r))
         if name == self.store.ns:
             return False
-        new = CounterStore(self.store.r, name, self.taxonomy)
+        old, new = self.store, CounterStore(self.store.r, name, self.taxonomy)
         await self._with_retry(new.claim_namespace)
-        log.warning("active namespace changed %s -> %s: resuming from its offsets", self.store.ns, name)
+        try:
+            assigned = self.app.consumer.assignment()
+        except Exception:  # no consumer yet: partitions assigned later are placed by seek_to_fence
+            assigned = set()
+        owned = [tp for tp in assigned if tp.topic == self.settings.raw_topic]
+        spans = {}
+        for tp in owned:
+            fence = self.fence(tp.topic, tp.partition)
+            done_old = await self._with_retry(lambda: old.read_partition(fence, []).hwm)
+            done_new = await self._with_retry(lambda: new.read_partition(fence, []).hwm)
+            if done_old > done_new:
+                spans[(tp.topic, tp.partition)] = (done_new + 1, done_old + 1)
+        caught_up = await self._catch_up_with_retry(new, spans) if spans else 0
+        log.warning("active namespace changed %s -> %s: %d records counted into it to catch up",
+                    old.ns, name, caught_up)
         self.store = new
-        await self.seek_to_fence(self.app.consumer.assignment(), always=True)
         return True
 
+    async def _catch_up_with_retry(self, store: CounterStore, spans: dict) -> int:
+        # Safe to repeat after any failure: the fences skip whatever a failed try already applied.
+        delay = 0.5
+        while True:
+            try:
+                return await self._with_retry(lambda: self._catch_up(store, spans))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("catching up namespace %s failed (%s); retrying in %.1f s", store.ns, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(MAX_BACKOFF_S, delay * 2)
+
+    def _catch_up(self, store: CounterStore, spans: dict) -> int:
+        from kafka import KafkaConsumer, TopicPartition
+
+        from streams.kafka import client_kwargs
+        from streams.rebuild import count_spans
+
+        consumer = KafkaConsumer(enable_auto_commit=False, group_id=None, auto_offset_reset="earliest",
+                                 **client_kwargs(self.settings))
+        try:
+            return count_spans(consumer, store, self.processor,
+                               {TopicPartition(t, p): se for (t, p), se in spans.items()})
+        finally:
+            consumer.close()
+
     async def handle(self, events: Sequence[Any]) -> None:
-        if await self.follow_active_namespace():
-            return
+        async with self._lock:  # the namespace timer must not switch stores mid-batch
+            await self.follow_active_namespace()
+            await self._handle(events)
+
+    async def check_namespace(self) -> None:
+        """From a timer: an idle worker follows an activation too, not only at its next batch."""
+        async with self._lock:
+            await self.follow_active_namespace(force=True)
+
+    async def _handle(self, events: Sequence[Any]) -> None:
         by_tp: dict[tuple[str, int], list] = defaultdict(list)
         for ev in events:
             by_tp[(ev.message.topic, ev.message.partition)].append(ev)

@@ -38,9 +38,9 @@ def _store(settings: Settings, namespace: str | None = None):
 
 def active_namespace(settings: Settings) -> str:
     """The namespace the exporter and snapshot read: switched atomically by `hotline namespace activate`."""
-    from streams.namespaces import active
+    from streams.namespaces import visible
 
-    return active(settings)
+    return visible(settings)
 
 
 def cmd_report(args) -> int:

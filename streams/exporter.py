@@ -220,7 +220,7 @@ def serve_forever(settings) -> int:
     import threading
 
     from schemas.taxonomy import load_taxonomy
-    from streams.namespaces import active
+    from streams.namespaces import visible
     from streams.store import CounterStore, connect
 
     client = connect(settings.redis_url, settings.redis_ssl_ca_certs)
@@ -229,7 +229,7 @@ def serve_forever(settings) -> int:
     def store_for_scrape() -> CounterStore:
         # Resolved once per scrape: `hotline namespace activate` switches the exporter atomically,
         # without a restart, and no scrape mixes two namespaces.
-        return CounterStore(client, active(settings, client), taxonomy)
+        return CounterStore(client, visible(settings, client), taxonomy)
 
     store = store_for_scrape
     host, port = settings.exporter_host_port

@@ -14,9 +14,37 @@ def pointer_key(settings: Settings) -> str:
     return f"{settings.namespace}:active"
 
 
+def previous_key(settings: Settings) -> str:
+    return f"{settings.namespace}:previous"
+
+
 def active(settings: Settings, client=None) -> str:
+    """The namespace the workers count into."""
     client = client or _client(settings)
     return client.get(pointer_key(settings)) or settings.namespace
+
+
+def visible(settings: Settings, client=None) -> str:
+    """The namespace readers show: the active one, once it holds everything the one it replaced held.
+
+    Right after `activate`, each worker first catches the new namespace up to what it had
+    counted into the old one; until every partition's fence in the new namespace has reached the
+    old one's, readers keep showing the old namespace, so no figure ever steps back.
+    """
+    client = client or _client(settings)
+    pipe = client.pipeline(transaction=False)
+    pipe.get(pointer_key(settings))
+    pipe.get(previous_key(settings))
+    current, before = pipe.execute()
+    current = current or settings.namespace
+    if not before or before == current:
+        return current
+    # The old fences are read first: whatever they say, the old namespace said at least as much
+    # at every earlier scrape, so switching on this comparison never shows fewer events.
+    old = client.hgetall(f"{before}:hwm")
+    new = client.hgetall(f"{current}:hwm")
+    behind = any(int(new.get(fence, -1)) < int(hwm) for fence, hwm in old.items())
+    return before if behind else current
 
 
 def list_namespaces(settings: Settings, client=None) -> list[str]:
@@ -31,6 +59,9 @@ def cli(args, settings: Settings) -> int:
     client = _client(settings)
     if args.action == "list":
         current = active(settings, client)
+        shown = visible(settings, client)
+        if shown != current:
+            print(f"  (still showing {shown} until the workers have caught {current} up)")
         for name in list_namespaces(settings, client):
             meta = client.hgetall(f"{name}:meta")
             mark = "*" if name == current else " "
@@ -41,11 +72,12 @@ def cli(args, settings: Settings) -> int:
     if args.action == "activate":
         if not client.exists(f"{args.name}:meta"):
             raise ValueError(f"namespace {args.name!r} has no counters")
-        client.set(pointer_key(settings), args.name)
-        print(f"active namespace: {args.name}")
+        # One MSET: the pointer and the namespace it replaces change together.
+        client.mset({pointer_key(settings): args.name, previous_key(settings): active(settings, client)})
+        print(f"active namespace: {args.name} (shown once the workers have caught it up)")
         return 0
-    if args.name == active(settings, client):
-        raise ValueError(f"namespace {args.name!r} is active; activate another one first")
+    if args.name in (active(settings, client), visible(settings, client)):
+        raise ValueError(f"namespace {args.name!r} is active or still shown; activate another one first")
     from schemas.taxonomy import load_taxonomy
     from streams.store import CounterStore
 

@@ -67,14 +67,70 @@ def _high_watermarks(consumer, tps) -> dict:
     return hw
 
 
+def count_spans(consumer, store, processor, spans: dict, keep=None, progress=None, stall_s: float = 120.0) -> int:
+    """Count the raw records at offsets [start, end) of each partition into `store`.
+
+    Applied with the workers' own offset fences, so a span that overlaps what the store already
+    holds is counted once, and a concurrent writer on the same partition only makes us re-read.
+    `consumer` is a kafka-python consumer without a group. Returns the number of records kept;
+    raises RuntimeError when the broker sends nothing for `stall_s`.
+    """
+    from streams.pipeline import Source
+    from streams.store import FenceMoved
+
+    spans = {tp: se for tp, se in spans.items() if se[1] > se[0]}
+    consumer.assign(list(spans))
+    for tp, (start, _) in spans.items():
+        consumer.seek(tp, start)
+    pending, kept = set(spans), 0
+    last_progress = time.monotonic()
+    while pending:
+        if time.monotonic() - last_progress > stall_s:
+            raise RuntimeError(f"no records from {sorted(str(tp) for tp in pending)} for {stall_s:.0f} s "
+                               "(deleted by retention, or the broker is away)")
+        polled = consumer.poll(timeout_ms=1000, max_records=5000)
+        if polled:
+            last_progress = time.monotonic()
+        for tp, msgs in polled.items():
+            if tp not in pending:
+                continue
+            end = spans[tp][1]
+            msgs = [m for m in msgs if m.offset < end]
+            if not msgs:
+                pending.discard(tp)
+                continue
+            chosen = [m for m in msgs if keep is None or keep(m.value or b"")]
+            raws = [m.value or b"" for m in chosen]
+            sources = [Source(tp.topic, tp.partition, m.offset) for m in chosen]
+            fence = f"{tp.topic}:{tp.partition}"
+            prepared = processor.prepare(raws)
+            while True:
+                view = store.read_partition(fence, prepared.ticket_ids, prepared.group_keys)
+                fresh = [i for i, s in enumerate(sources) if s.offset > view.hwm]
+                if msgs[-1].offset <= view.hwm:
+                    break  # someone else counted this stretch already
+                batch = prepared if len(fresh) == len(sources) else prepared.subset(fresh)
+                result = processor.process(batch, view.states, [sources[i] for i in fresh], groups=view.groups)
+                try:
+                    store.apply(fence, view, msgs[-1].offset, result)
+                    kept += len(fresh)
+                    break
+                except FenceMoved:
+                    continue
+            if progress:
+                progress(len(msgs))
+            if msgs[-1].offset >= end - 1:
+                pending.discard(tp)
+    return kept
+
+
 def run_rebuild(args, settings: Settings) -> int:
     from kafka import KafkaConsumer, TopicPartition
     from tqdm import tqdm
 
     from schemas.taxonomy import load_taxonomy
     from streams.cli import _processor
-    from streams.pipeline import Source
-    from streams.store import CounterStore, FenceMoved, connect
+    from streams.store import CounterStore, connect
 
     since, until = parse_bound(args.since), parse_bound(args.until)
     store = CounterStore(connect(settings.redis_url, settings.redis_ssl_ca_certs), args.namespace, load_taxonomy())
@@ -99,36 +155,10 @@ def run_rebuild(args, settings: Settings) -> int:
                     starts[tp] = max(0, ot.offset - 10_000)
         except Exception:
             pass  # unsupported: read from the start, filter by event time
-    for tp in tps:
-        consumer.seek(tp, starts[tp])
-    total = sum(max(0, ends[tp] - starts[tp]) for tp in tps)
+    spans = {tp: (starts[tp], ends[tp]) for tp in tps}
+    total = sum(max(0, e - s) for s, e in spans.values())
     bar = tqdm(total=total, unit="rec", desc=f"rebuild {args.namespace}", disable=not sys.stderr.isatty())
-    pending = {tp for tp in tps if ends[tp] > starts[tp]}
-    hwm = {tp: starts[tp] - 1 for tp in tps}
-    kept = 0
-    while pending:
-        polled = consumer.poll(timeout_ms=1000, max_records=5000)
-        for tp, msgs in polled.items():
-            msgs = [m for m in msgs if m.offset < ends[tp]]
-            if not msgs:
-                pending.discard(tp)
-                continue
-            raws = [m.value or b"" for m in msgs if in_range(m.value or b"", since, until)]
-            srcs = [Source(tp.topic, tp.partition, m.offset) for m in msgs if in_range(m.value or b"", since, until)]
-            fence = f"{tp.topic}:{tp.partition}"
-            prepared = processor.prepare(raws)
-            while True:
-                view = store.read_partition(fence, prepared.ticket_ids, prepared.group_keys)
-                result = processor.process(prepared, view.states, srcs, groups=view.groups)
-                try:
-                    store.apply(fence, view, msgs[-1].offset, result)
-                    break
-                except FenceMoved:
-                    continue
-            kept += len(raws)
-            bar.update(len(msgs))
-            if msgs[-1].offset >= ends[tp] - 1:
-                pending.discard(tp)
+    kept = count_spans(consumer, store, processor, spans, lambda raw: in_range(raw, since, until), bar.update)
     bar.close()
     consumer.close()
     print(f"rebuilt {args.namespace}: {kept:,} records in range of {total:,} read; "

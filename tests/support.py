@@ -82,8 +82,9 @@ def hotline_json(args: list[str], settings=None) -> dict:
     return json.loads(hotline(args, settings).stdout)
 
 
-def generate(path: Path, tickets: int, seed: int = 7, mode: str = "lifecycle", dirty: float = 0.0) -> Path:
-    hotline(["generate", "--tickets", str(tickets), "--seed", str(seed), "--year", "2024", "--mode", mode,
+def generate(path: Path, tickets: int, seed: int = 7, mode: str = "lifecycle", dirty: float = 0.0,
+             year: int = 2024) -> Path:
+    hotline(["generate", "--tickets", str(tickets), "--seed", str(seed), "--year", str(year), "--mode", mode,
              "--dirty-rate", str(dirty), "-o", str(path)])
     return path
 

@@ -32,7 +32,7 @@ from streams.kafka import ensure_topics, iter_file, make_producer, replay  # noq
 from streams.settings import Settings  # noqa: E402
 from streams.snapshot import take_snapshot  # noqa: E402
 from streams.store import CounterStore, connect  # noqa: E402
-from tests.support import comparable, diff, env_for  # noqa: E402
+from tests.support import env_for, live_vs_batch  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 
@@ -63,9 +63,7 @@ def stop(p):
 
 
 def equal(report: dict, snap: dict) -> bool:
-    a = {k: v for k, v in comparable(report).items() if k != "late"}
-    b = {k: v for k, v in comparable(snap).items() if k != "late"}
-    return not diff(a, b)
+    return not live_vs_batch(report, snap)
 
 
 def end_to_end(path: Path, report: dict, base: Settings, workers: int, records: list[bytes]) -> dict:

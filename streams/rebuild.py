@@ -50,8 +50,6 @@ def parse_bound(text: str | None) -> int | None:
 
 def _high_watermarks(consumer, tps) -> dict:
     """Fetch once from each partition to learn its high watermark."""
-    from kafka import TopicPartition  # noqa: F401
-
     consumer.assign(tps)
     consumer.seek_to_beginning(*tps)
     hw = {}

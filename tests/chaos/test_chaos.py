@@ -19,7 +19,7 @@ from streams.embedded import free_port, start_redis, wait_port
 from streams.kafka import ensure_topics, iter_file, replay
 from streams.snapshot import take_snapshot
 from streams.store import CounterStore, connect
-from tests.support import (comparable, count_records, diff, generate, hotline_json, start_exporter, start_worker,
+from tests.support import (count_records, generate, live_vs_batch, hotline_json, start_exporter, start_worker,
                            wait_for_records)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -40,9 +40,8 @@ def reference(sample):
 def check_exact(settings, reference, label: str) -> None:
     store = CounterStore(connect(settings.redis_url), settings.namespace, load_taxonomy())
     live = take_snapshot(store, "all", "event")
-    a = {k: v for k, v in comparable(reference).items() if k != "late"}
-    b = {k: v for k, v in comparable(live).items() if k != "late"}
-    problems = diff(a, b)
+    a, b = reference, live
+    problems = live_vs_batch(a, b)
     print(f"[{label}] compared batch report and live snapshot: tickets {a['valid']} vs {b['valid']}, "
           f"records {a['records']} vs {b['records']}, evaluated {a['evaluated']} vs {b['evaluated']}, "
           f"{len(problems)} differing fields")

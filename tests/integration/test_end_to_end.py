@@ -12,7 +12,7 @@ from schemas.taxonomy import load_taxonomy
 from streams.kafka import ensure_topics, iter_file, replay
 from streams.snapshot import take_snapshot
 from streams.store import CounterStore, connect
-from tests.support import (comparable, count_records, diff, generate, hotline_json, start_exporter, start_worker,
+from tests.support import (comparable, count_records, diff, generate, hotline_json, live_vs_batch, start_exporter, start_worker,
                            wait_for_records)
 
 pytestmark = pytest.mark.integration
@@ -36,11 +36,8 @@ def live_report(settings) -> dict:
 
 
 def assert_equal(batch: dict, live: dict) -> None:
-    # `late` depends on how partitions interleave on arrival, which a file has no notion of.
-    a = {k: v for k, v in comparable(batch).items() if k != "late"}
-    b = {k: v for k, v in comparable(live).items() if k != "late"}
-    problems = diff(a, b)
-    print(f"compared {len(a)} top-level fields of batch and live reports: {len(problems)} differences")
+    problems = live_vs_batch(batch, live)
+    print(f"compared {len(comparable(batch))} top-level fields of batch and live reports: {len(problems)} differences")
     assert not problems, "\n".join(problems[:40])
 
 

@@ -13,15 +13,10 @@ from streams.embedded import free_port, wait_port
 from streams.kafka import ensure_topics, iter_file, replay
 from streams.snapshot import take_snapshot
 from streams.store import CounterStore, connect
-from tests.support import (comparable, count_records, diff, generate, hotline, hotline_json, start_exporter,
+from tests.support import (count_records, generate, hotline, live_vs_batch, hotline_json, start_exporter,
                            start_worker, wait_for_records)
 
 pytestmark = pytest.mark.integration
-
-
-def same(batch: dict, live: dict) -> list[str]:
-    strip = lambda r: {k: v for k, v in comparable(r).items() if k != "late"}
-    return diff(strip(batch), strip(live))
 
 
 def test_range_rebuild_equals_range_report_and_activation_hands_over_exactly(settings, tmp_path):
@@ -43,7 +38,7 @@ def test_range_rebuild_equals_range_report_and_activation_hands_over_exactly(set
         want = hotline_json(["report", str(first), "--json", "--since", "2024-04-01", "--until", "2024-07-01"])
         got = take_snapshot(CounterStore(live.r, ranged, load_taxonomy()), "all", "event")
         assert want["valid"] > 300
-        problems = same(want, got)
+        problems = live_vs_batch(want, got)
         print(f"range rebuild: {got['valid']} tickets, {len(problems)} differences from the range report")
         assert not problems, problems[:20]
 
@@ -89,7 +84,7 @@ def test_range_rebuild_equals_range_report_and_activation_hands_over_exactly(set
         with open(tmp_path / "all.jsonl", "wb") as fh:
             fh.write(first.read_bytes() + middle.read_bytes() + second.read_bytes())
         want = hotline_json(["report", str(tmp_path / "all.jsonl"), "--json"])
-        problems = same(want, take_snapshot(new, "all", "event"))
+        problems = live_vs_batch(want, take_snapshot(new, "all", "event"))
         print(f"after activation: {len(seen)} scrapes ({len(failed)} failed), tickets {before:.0f} -> "
               f"{seen[-1]:.0f}, never lower; {len(problems)} differences")
         assert not problems, problems[:20]

@@ -64,6 +64,9 @@ def make_app(settings: Settings, predictor=None, store: CounterStore | None = No
         stream_buffer_maxsize=8192,
         stream_wait_empty=False,
     )
+    from agents.transport import install
+
+    install(app, settings.fetch_max_wait_ms)
     if settings.worker_web_port:
         # Faust's own sensors (events/s, commit latency, assignment) on /metrics, for `up{job="hotline-worker"}`.
         from faust.sensors.prometheus import setup_prometheus_sensors

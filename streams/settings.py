@@ -48,6 +48,9 @@ class Settings:
     session_timeout_s: float = 30.0
     batch_max: int = 2000
     batch_within_s: float = 0.2
+    # How long a fetch may wait for records. Faust fixes 1500 ms; the embedded broker holds a
+    # fetch for much of that even when records arrive, which set the live latency.
+    fetch_max_wait_ms: int = 100
     # Kafka security (production); empty means PLAINTEXT.
     kafka_security_protocol: str = "PLAINTEXT"
     kafka_sasl_mechanism: str = ""
@@ -107,6 +110,7 @@ class Settings:
             session_timeout_s=_float(env, "HOTLINE_SESSION_TIMEOUT", d.session_timeout_s),
             batch_max=_int(env, "HOTLINE_BATCH_MAX", d.batch_max),
             batch_within_s=_float(env, "HOTLINE_BATCH_WITHIN", d.batch_within_s),
+            fetch_max_wait_ms=_int(env, "HOTLINE_FETCH_MAX_WAIT_MS", d.fetch_max_wait_ms),
             kafka_security_protocol=env.get("HOTLINE_KAFKA_SECURITY_PROTOCOL") or d.kafka_security_protocol,
             kafka_sasl_mechanism=env.get("HOTLINE_KAFKA_SASL_MECHANISM", ""),
             kafka_sasl_username=env.get("HOTLINE_KAFKA_SASL_USERNAME", ""),

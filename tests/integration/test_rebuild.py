@@ -89,7 +89,10 @@ def test_range_rebuild_equals_range_report_and_activation_hands_over_exactly(set
               f"{seen[-1]:.0f}, never lower; {len(problems)} differences")
         assert not problems, problems[:20]
         caught = re.search(r"(\d+) records counted into it to catch up", worker.output())
-        assert caught and int(caught.group(1)) == count_records(middle), worker.output()[-2000:]
+        # The middle file at least; the second one too if its first batch beat the worker's
+        # check of the namespace pointer (then it went to the old namespace and was caught up).
+        assert caught and count_records(middle) <= int(caught.group(1)) <= count_records(middle) + 800, \
+            worker.output()[-2000:]
         assert seen[-1] == before + 800
         listing = hotline(["namespace", "list"], settings).stdout.decode()
         assert f"* {full}" in listing

@@ -106,6 +106,7 @@ def make_app(settings: Settings, predictor=None, store: CounterStore | None = No
         import asyncio
         import json as _json
 
+        monitor.store = counter.store  # follows `hotline namespace activate`
         try:
             events = await asyncio.to_thread(monitor.evaluate)
         except Exception as exc:  # Redis away: the next tick tries again

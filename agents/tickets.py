@@ -52,6 +52,7 @@ class TicketCounter:
         self.taxonomy = load_taxonomy()
         self._ns_checked = 0.0
         self._lock = asyncio.Lock()
+        self._opened: set[tuple[str, str]] = set()  # (namespace, fence) opened by this worker
 
     def fence(self, topic: str, partition: int) -> str:
         return f"{topic}:{partition}"
@@ -59,17 +60,19 @@ class TicketCounter:
     async def seek_to_fence(self, assigned) -> None:
         """Start each assigned raw partition right after the last offset Redis applied.
 
-        A partition Redis has never seen is left where Faust starts it (the earliest offset, or
-        the committed one): seeking while the fetcher is warming up races aiokafka's fetcher
-        (a KeyError that stops consumption), so we seek only when Redis knows better.
+        A partition without a fence (no worker ever began it) is left where Faust starts it:
+        seeking while the fetcher is warming up races aiokafka's fetcher (a KeyError that stops
+        consumption), so we seek only when Redis knows better. A worker opens the fence before
+        a partition's first batch (`open_fence`), so a partition begun but never applied is
+        sought back to its start.
         """
         for tp in assigned:
             if tp.topic != self.settings.raw_topic:
                 continue
             fence = self.fence(tp.topic, tp.partition)
-            hwm = await self._with_retry(lambda: self.store.read_partition(fence, []).hwm)
-            if hwm < 0:
+            if not await self._with_retry(lambda: self.store.has_fence(fence)):
                 continue
+            hwm = await self._with_retry(lambda: self.store.read_partition(fence, []).hwm)
             await self.app.consumer.seek(tp, hwm + 1)
             log.info("partition %s resumes at offset %d (from Redis %s)", tp.partition, hwm + 1, self.store.ns)
 
@@ -177,6 +180,9 @@ class TicketCounter:
     async def _compute(self, pb: "_PartitionBatch") -> "_PartitionBatch":
         """Read the partition's fence and states, and count the records Redis has not taken yet."""
         pb.fence = self.fence(pb.topic, pb.partition)
+        if (self.store.ns, pb.fence) not in self._opened:
+            await self._with_retry(lambda: self.store.open_fence(pb.fence, pb.offsets[0]))
+            self._opened.add((self.store.ns, pb.fence))
         prep = pb.prepared
         pb.view = await self._with_retry(lambda: self.store.read_partition(pb.fence, prep.ticket_ids, prep.group_keys))
         keep = [i for i, o in enumerate(pb.offsets) if o > pb.view.hwm]

@@ -156,6 +156,17 @@ class CounterStore:
         groups = {k: (self.codec.decode_group(raw) if raw else None) for k, raw in group_raw.items()}
         return PartitionView(hwm, wm, states, groups, group_raw)
 
+    def open_fence(self, fence: str, first_offset: int) -> None:
+        """Before a partition's first batch, record that its counting starts at `first_offset`.
+
+        Without this, a partition Redis has never applied has no fence, and a worker stopped in
+        the middle of that first batch could leave Faust's commit ahead of Redis with nothing to
+        seek back to. HSETNX: an existing fence always wins."""
+        self.r.hsetnx(self.k("hwm"), fence, first_offset - 1)
+
+    def has_fence(self, fence: str) -> bool:
+        return bool(self.r.hexists(self.k("hwm"), fence))
+
     def apply(self, fence: str, view: PartitionView, new_hwm: int, result: BatchResult, lag: int = 0) -> None:
         """Apply a processed batch; raises FenceMoved when the partition's offset, or a repeat group
         the batch read, changed meanwhile (the caller re-reads and recomputes)."""

@@ -68,3 +68,33 @@ def test_agent_counts_each_ticket_once_and_dead_letters_bad_records(app_and_stor
     dump = json.dumps({k: store.r.hgetall(k) for k in store.r.scan_iter(f"{store.ns}:*") if store.r.type(k) == "hash"},
                       ensure_ascii=False)
     assert "13800001111" not in dump
+
+
+class _Consumer:
+    def __init__(self):
+        self.seeks = []
+
+    async def seek(self, tp, offset):
+        self.seeks.append((tp.partition, offset))
+
+
+def test_a_partition_begun_but_never_applied_is_sought_back_to_its_start(app_and_store):
+    """A worker stopped in the middle of a partition's very first batch may have let Faust commit
+    it; the fence opened before that batch sends the next owner back to the batch's start."""
+    from faust.types import TP
+
+    app, store = app_and_store
+    counter = app.hotline_counter
+    consumer = _Consumer()
+    counter.app = type("App", (), {"consumer": consumer})()
+    raw = counter.settings.raw_topic
+    tps = [TP(raw, 0), TP(raw, 1), TP(raw, 2)]
+
+    run(counter.seek_to_fence(tps))
+    assert consumer.seeks == []  # no fence anywhere: Faust's own start stands
+
+    store.open_fence(f"{raw}:0", 0)  # began at 0, nothing applied
+    store.open_fence(f"{raw}:1", 40)  # began at 40, nothing applied
+    store.open_fence(f"{raw}:1", 7)  # a later opener never moves an existing fence
+    run(counter.seek_to_fence(tps))
+    assert consumer.seeks == [(0, 0), (1, 40)]

@@ -73,8 +73,8 @@ def make_app(settings: Settings, predictor=None, store: CounterStore | None = No
 
         setup_prometheus_sensors(app, name_prefix="hotline_worker")
     raw = app.topic(settings.raw_topic, partitions=settings.partitions, key_type=bytes, value_type=bytes)
-    enriched = app.topic(settings.enriched_topic, partitions=settings.partitions, key_type=bytes, value_type=bytes)
-    dlq = app.topic(settings.dlq_topic, partitions=settings.partitions, key_type=bytes, value_type=bytes)
+    for side in (settings.enriched_topic, settings.dlq_topic):
+        app.topic(side, partitions=settings.partitions, key_type=bytes, value_type=bytes)
     alerts = app.topic(settings.alerts_topic, partitions=settings.partitions, key_type=bytes, value_type=bytes)
 
     if store is None:

@@ -6,7 +6,7 @@ README's table of variables is the whole story.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Mapping
 
 # A built-in secret keeps the demo one command long; it is public, so the demo warns when used.

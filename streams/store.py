@@ -17,7 +17,7 @@ import time
 import zlib
 from dataclasses import dataclass
 from importlib import resources
-from typing import Iterable, Mapping
+from typing import Iterable
 
 import redis
 

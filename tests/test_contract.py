@@ -3,7 +3,6 @@ import json
 import typing
 from pathlib import Path
 
-import pytest
 from hypothesis import given, settings, strategies as st
 from jsonschema import Draft202012Validator
 

@@ -1,6 +1,5 @@
 """Counting facts exactly once, in any order, and repeat rules that do not depend on arrival order."""
 import json
-import random
 
 from hypothesis import given, settings, strategies as st
 

@@ -11,7 +11,6 @@ from schemas.taxonomy import load_taxonomy
 from streams.pipeline import Processor
 from streams.store import CounterStore, FenceMoved, connect
 from streams.testing import FixedPredictor
-from streams.windows import MAX_RETENTION
 
 pytestmark = pytest.mark.integration
 

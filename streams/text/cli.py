@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import timedelta
 
 __all__ = ["register", "main"]
 

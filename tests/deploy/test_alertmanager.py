@@ -6,7 +6,6 @@ skips with a message when its tool is missing."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import tempfile

@@ -1,6 +1,5 @@
 import threading
 
-import pytest
 
 from streams.text import segment
 from streams.text.segment import cut, get_tokenizer, normalize, tokens

@@ -60,12 +60,13 @@ class TicketCounter:
     async def seek_to_fence(self, assigned) -> None:
         """Start each assigned raw partition right after the last offset Redis applied.
 
-        A partition without a fence (no worker ever began it) is left where Faust starts it:
-        seeking while the fetcher is warming up races aiokafka's fetcher (a KeyError that stops
-        consumption), so we seek only when Redis knows better. A worker opens the fence before
-        a partition's first batch (`open_fence`), so a partition begun but never applied is
-        sought back to its start.
+        The seek runs in Faust's consumer thread (`seek_wait`): Faust's plain `seek` calls
+        aiokafka from the event loop's thread and races the fetcher, which then dies on a
+        KeyError and stops consumption. A partition without a fence (no worker ever began it)
+        is left where Faust starts it. A worker opens the fence before a partition's first
+        batch (`open_fence`), so a partition begun but never applied is sought back to its start.
         """
+        starts = {}
         for tp in assigned:
             if tp.topic != self.settings.raw_topic:
                 continue
@@ -73,8 +74,11 @@ class TicketCounter:
             if not await self._with_retry(lambda: self.store.has_fence(fence)):
                 continue
             hwm = await self._with_retry(lambda: self.store.read_partition(fence, []).hwm)
-            await self.app.consumer.seek(tp, hwm + 1)
-            log.info("partition %s resumes at offset %d (from Redis %s)", tp.partition, hwm + 1, self.store.ns)
+            starts[tp] = hwm + 1
+        if starts:
+            await self.app.consumer.seek_wait(starts)
+            log.info("resuming from Redis %s: %s", self.store.ns,
+                     {tp.partition: offset for tp, offset in starts.items()})
 
     async def follow_active_namespace(self, force: bool = False) -> bool:
         """Switch to the active namespace when `hotline namespace activate` changed it.

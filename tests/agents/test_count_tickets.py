@@ -74,8 +74,8 @@ class _Consumer:
     def __init__(self):
         self.seeks = []
 
-    async def seek(self, tp, offset):
-        self.seeks.append((tp.partition, offset))
+    async def seek_wait(self, starts):
+        self.seeks.extend(sorted((tp.partition, offset) for tp, offset in starts.items()))
 
 
 def test_a_partition_begun_but_never_applied_is_sought_back_to_its_start(app_and_store):

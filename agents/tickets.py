@@ -71,10 +71,9 @@ class TicketCounter:
             if tp.topic != self.settings.raw_topic:
                 continue
             fence = self.fence(tp.topic, tp.partition)
-            if not await self._with_retry(lambda: self.store.has_fence(fence)):
-                continue
-            hwm = await self._with_retry(lambda: self.store.read_partition(fence, []).hwm)
-            starts[tp] = hwm + 1
+            hwm = await self._with_retry(lambda: self.store.fence_offset(fence))
+            if hwm is not None:
+                starts[tp] = hwm + 1
         if starts:
             await self.app.consumer.seek_wait(starts)
             log.info("resuming from Redis %s: %s", self.store.ns,
@@ -106,14 +105,13 @@ class TicketCounter:
             assigned = self.app.consumer.assignment()
         except Exception:  # no consumer yet: partitions assigned later are placed by seek_to_fence
             assigned = set()
-        owned = [tp for tp in assigned if tp.topic == self.settings.raw_topic]
+        done_old = await self._with_retry(old.offsets)
+        done_new = await self._with_retry(new.offsets)
         spans = {}
-        for tp in owned:
+        for tp in assigned:
             fence = self.fence(tp.topic, tp.partition)
-            done_old = await self._with_retry(lambda: old.read_partition(fence, []).hwm)
-            done_new = await self._with_retry(lambda: new.read_partition(fence, []).hwm)
-            if done_old > done_new:
-                spans[(tp.topic, tp.partition)] = (done_new + 1, done_old + 1)
+            if tp.topic == self.settings.raw_topic and done_old.get(fence, -1) > done_new.get(fence, -1):
+                spans[(tp.topic, tp.partition)] = (done_new.get(fence, -1) + 1, done_old[fence] + 1)
         caught_up = await self._catch_up_with_retry(new, spans) if spans else 0
         log.warning("active namespace changed %s -> %s: %d records counted into it to catch up",
                     old.ns, name, caught_up)

@@ -164,8 +164,11 @@ class CounterStore:
         seek back to. HSETNX: an existing fence always wins."""
         self.r.hsetnx(self.k("hwm"), fence, first_offset - 1)
 
-    def has_fence(self, fence: str) -> bool:
-        return bool(self.r.hexists(self.k("hwm"), fence))
+    def fence_offset(self, fence: str) -> int | None:
+        """The last offset applied for the partition (-1: opened, nothing applied), or None when
+        no worker ever began it."""
+        value = self.r.hget(self.k("hwm"), fence)
+        return None if value is None else int(value)
 
     def apply(self, fence: str, view: PartitionView, new_hwm: int, result: BatchResult, lag: int = 0) -> None:
         """Apply a processed batch; raises FenceMoved when the partition's offset, or a repeat group

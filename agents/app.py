@@ -19,7 +19,7 @@ import faust
 
 from schemas.taxonomy import load_taxonomy
 from streams.settings import Settings
-from streams.store import CounterStore, connect
+from streams.store import CounterStore
 
 log = logging.getLogger("hotline.worker")
 
@@ -40,7 +40,12 @@ def broker_credentials(settings: Settings):
 
 
 def make_app(settings: Settings, predictor=None, store: CounterStore | None = None) -> faust.App:
-    from agents.tickets import TicketCounter
+    from agents.outputs import SideOutputs
+    from agents.tickets import TicketCounter, count_forever
+    from agents.transport import install
+    from streams import wiring
+    from streams.monitor import SpikeMonitor
+    from streams.spikes import SpikeRules
 
     app = faust.App(
         f"hotline-{settings.namespace}",
@@ -64,14 +69,18 @@ def make_app(settings: Settings, predictor=None, store: CounterStore | None = No
         stream_buffer_maxsize=8192,
         stream_wait_empty=False,
     )
-    from agents.transport import install
-
     install(app, settings.fetch_max_wait_ms)
+    on_redis_error = None
     if settings.worker_web_port:
-        # Faust's own sensors (events/s, commit latency, assignment) on /metrics, for `up{job="hotline-worker"}`.
+        # Faust's own sensors (events/s, commit latency, assignment) on /metrics, for `up{job="hotline-worker"}`,
+        # and the worker's view of Redis, which the exporter cannot report while Redis is away.
         from faust.sensors.prometheus import setup_prometheus_sensors
+        from prometheus_client import Counter
 
         setup_prometheus_sensors(app, name_prefix="hotline_worker")
+        errors = Counter("hotline_worker_redis_errors", "Redis calls that failed and were retried, by error",
+                         ["error"])
+        on_redis_error = lambda kind: errors.labels(kind).inc()  # noqa: E731
     raw = app.topic(settings.raw_topic, partitions=settings.partitions, key_type=bytes, value_type=bytes)
     for side in (settings.enriched_topic, settings.dlq_topic):
         app.topic(side, partitions=settings.partitions, key_type=bytes, value_type=bytes)
@@ -80,26 +89,27 @@ def make_app(settings: Settings, predictor=None, store: CounterStore | None = No
     if store is None:
         from streams.namespaces import active
 
-        client = connect(settings.redis_url, settings.redis_ssl_ca_certs)
+        client = wiring.redis_client(settings)
         store = CounterStore(client, active(settings, client), load_taxonomy())
     store.claim_namespace()
-    from agents.outputs import SideOutputs
-
     # The enriched and DLQ topics are declared above (so Faust creates them) but written with
     # librdkafka: see agents/outputs.py.
-    counter = TicketCounter(settings, store, predictor, app=app, outputs=SideOutputs(settings))
+    fenced = wiring.fenced_counter(settings, store, wiring.processor(settings, emit_records=True, item_predictor=predictor),
+                                   outputs=SideOutputs(settings), on_redis_error=on_redis_error)
+    if settings.worker_web_port:
+        from prometheus_client import Gauge
+
+        Gauge("hotline_worker_redis_outage_seconds", "How long Redis has been failing (0: it answers)") \
+            .set_function(fenced.retry.outage_seconds)
+    counter = TicketCounter(settings, fenced, app=app)
     app.hotline_counter = counter  # for tests and the CLI
+    app.hotline_start_offsets = counter.start_offsets  # agents/transport.py: the fence decides where we start
 
     @app.agent(raw, name="count_tickets")
     async def count_tickets(stream):
-        async for events in stream.take_events(settings.batch_max, within=settings.batch_within_s):
-            await counter.handle(events)
-
-    from streams.monitor import SpikeMonitor
-    from streams.spikes import SpikeRules
+        await count_forever(counter, stream, settings.batch_max, settings.batch_within_s)
 
     monitor = SpikeMonitor(store, SpikeRules(min_count=settings.spike_min_count, threshold=settings.spike_threshold))
-    app.hotline_monitor = monitor
 
     @app.timer(interval=settings.spike_interval_s)
     async def watch_repeat_spikes():
@@ -119,9 +129,5 @@ def make_app(settings: Settings, predictor=None, store: CounterStore | None = No
     @app.timer(interval=1.0)
     async def follow_activation():
         await counter.check_namespace()
-
-    @app.on_partitions_assigned.connect
-    async def resume_from_redis(app, assigned, **kwargs):
-        await counter.seek_to_fence(assigned)
 
     return app

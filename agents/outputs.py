@@ -2,13 +2,16 @@
 
 Faust's per-message `Topic.send` cost ~90 µs an event here, about a quarter of the worker's time
 on a backfill; librdkafka's `produce` is a C call of a few µs, and one `flush` per batch waits for
-the broker's acknowledgement of all of them. Delivery errors are collected and raised, so the
-caller retries the batch instead of losing records.
+the broker's acknowledgement of all of them. A failure is raised for the caller to retry, unless
+retrying cannot help (an ACL denial, a record the broker will never take, a bug): then
+`FatalOutputError` stops the worker with a clear message, and the fences keep the counts exact
+for the next start.
 """
 from __future__ import annotations
 
 import orjson
 
+from streams.fenced import FatalOutputError
 from streams.kafka import make_producer, produce
 from streams.settings import Settings
 
@@ -19,15 +22,28 @@ def _json(record: dict) -> bytes:
 
 
 class SideOutputError(RuntimeError):
-    pass
+    """The broker did not take every record yet; sending again may succeed."""
+
+
+# Errors a later attempt can get past: the broker away, leadership moving, a topic still being created.
+_TRANSIENT = {"_MSG_TIMED_OUT", "_TIMED_OUT", "_TRANSPORT", "_ALL_BROKERS_DOWN", "_QUEUE_FULL", "_UNKNOWN_PARTITION",
+              "UNKNOWN_TOPIC_OR_PART", "LEADER_NOT_AVAILABLE", "NOT_LEADER_FOR_PARTITION", "REQUEST_TIMED_OUT",
+              "NETWORK_EXCEPTION", "NOT_ENOUGH_REPLICAS", "NOT_ENOUGH_REPLICAS_AFTER_APPEND", "KAFKA_STORAGE_ERROR"}
+
+
+def is_transient(err) -> bool:
+    """A librdkafka KafkaError worth retrying."""
+    if err.fatal():
+        return False
+    return err.retriable() or err.name() in _TRANSIENT
 
 
 class SideOutputs:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, producer=None):
         self.settings = settings
         self.enriched_topic = settings.enriched_topic
         self.dlq_topic = settings.dlq_topic
-        self._producer = None
+        self._producer = producer
 
     @property
     def producer(self):
@@ -38,20 +54,30 @@ class SideOutputs:
     def send(self, enriched: list[tuple[str, dict]], dead_letters: list[tuple[str | None, dict]],
              timeout: float = 60.0) -> None:
         """Send and wait until the broker has every record; raise if it refused any."""
+        from confluent_kafka import KafkaException
+
         errors: list = []
 
         def on_delivery(err, msg):
             if err is not None:
                 errors.append(err)
 
-        for key, record in enriched:
-            produce(self.producer, self.enriched_topic, key.encode(), _json(record), on_delivery)
-        for key, record in dead_letters:
-            produce(self.producer, self.dlq_topic, key.encode() if key else None, _json(record), on_delivery)
+        try:
+            for key, record in enriched:
+                produce(self.producer, self.enriched_topic, key.encode(), _json(record), on_delivery)
+            for key, record in dead_letters:
+                produce(self.producer, self.dlq_topic, key.encode() if key else None, _json(record), on_delivery)
+        except KafkaException as exc:
+            err = exc.args[0]
+            if is_transient(err):
+                raise SideOutputError(f"producing failed: {err}") from exc
+            raise FatalOutputError(f"the broker will not take side outputs: {err.name()} ({err.str()})") from exc
+        except (TypeError, ValueError, orjson.JSONEncodeError) as exc:
+            raise FatalOutputError(f"a side output record cannot be encoded: {exc}") from exc
         left = self.producer.flush(timeout)
+        fatal = [e for e in errors if not is_transient(e)]
+        if fatal:
+            raise FatalOutputError(f"the broker refused side outputs: {fatal[0].name()} ({fatal[0].str()}); "
+                                   f"{len(fatal)} of {len(errors)} errors cannot be retried")
         if left or errors:
             raise SideOutputError(f"{left} records undelivered, {len(errors)} refused; first: {errors[:1]}")
-
-    def close(self) -> None:
-        if self._producer is not None:
-            self._producer.flush(10)

@@ -1,4 +1,10 @@
-"""Faust's aiokafka transport, with two changes to its consumer.
+"""Faust's aiokafka transport, with three changes to its consumer.
+
+Where a partition starts. Faust's recovery ends every rebalance with `perform_seek()`, which moves
+every assigned partition to Kafka's committed offset. Kafka's commit can be ahead of Redis (a
+batch acked when the agent stopped, a Redis restored from an older snapshot), so for the raw
+topic we seek again, to Redis' fence + 1 (or the beginning when Redis has none), and tell Faust's
+offset book-keeping so: the fence is the only source of the start offset.
 
 The fetch wait. Faust builds its aiokafka consumer with `fetch_max_wait_ms=1500` and no way to
 change it. Apache Kafka answers a fetch as soon as records are there, so the wait only matters
@@ -46,6 +52,24 @@ class _Consumer(driver.Consumer):
             # waiting in; Faust's own wait_first drops the message the same way. Nothing is lost:
             # it was not acked, and Redis' fence decides where the partition's next owner starts.
         return None
+
+
+    async def perform_seek(self) -> None:
+        await super().perform_seek()
+        placer = getattr(self.app, "hotline_start_offsets", None)
+        if placer is None:
+            return
+        starts = await placer(self.assignment())
+        if not starts:
+            return
+        # Offset 0 sends a partition to its first retained offset (aiokafka resets an offset out of
+        # range to the earliest) and clears Faust's read offset, so nothing is dropped as "old".
+        await self.seek_wait({tp: offset or 0 for tp, offset in starts.items()})
+        for tp, offset in starts.items():
+            # Faust commits only offsets above what it believes committed, and stops committing at
+            # a hole after it: it must believe what Redis says.
+            self._committed_offset[tp] = offset
+        self.log.info("raw partitions start at Redis' fences: %s", {tp.partition: o for tp, o in starts.items()})
 
 
 class Transport(driver.Transport):

@@ -20,7 +20,8 @@ sys.path.insert(0, str(ROOT))
 
 from schemas.taxonomy import load_taxonomy  # noqa: E402
 from streams.embedded import start_broker, start_redis  # noqa: E402
-from streams.kafka import ensure_topics, iter_file, replay  # noqa: E402
+from streams.kafka import ensure_topics, replay
+from streams.records import iter_file  # noqa: E402
 from streams.settings import Settings  # noqa: E402
 from streams.store import CounterStore, connect  # noqa: E402
 from tests.support import env_for  # noqa: E402

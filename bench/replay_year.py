@@ -28,7 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 from schemas.taxonomy import load_taxonomy  # noqa: E402
 from streams.embedded import free_port, start_broker, start_redis, wait_port  # noqa: E402
-from streams.kafka import ensure_topics, iter_file, make_producer, replay  # noqa: E402
+from streams.kafka import ensure_topics, make_producer, replay  # noqa: E402
+from streams.records import iter_file  # noqa: E402
 from streams.settings import Settings  # noqa: E402
 from streams.snapshot import take_snapshot  # noqa: E402
 from streams.store import CounterStore, connect  # noqa: E402

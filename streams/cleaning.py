@@ -1,7 +1,7 @@
 """Cleaning: raw bytes from a producer -> a validated, normalised, privacy-safe ticket event.
 
-Pure: no I/O, no clock. The batch report and the worker call the same `clean()`, which is what lets
-the live counters equal the report. Every failure is a `Rejection` with a reason code from
+Pure: no I/O, no clock (the caller passes the latest acceptable time). The batch report and the
+worker call the same `clean()`, which is what lets the live counters equal the report. Every failure is a `Rejection` with a reason code from
 `REASONS`; nothing raises for bad input.
 
 The checks mirror schemas/ticket_event.schema.json by hand because the worker runs them on every
@@ -33,9 +33,10 @@ REASONS = {
     "invalid_value": "a field has a value outside the contract",
     "invalid_time": "a time is not ISO-8601",
     "impossible_time": "a time is out of range or out of order",
+    "future_time": "a time is further ahead of the wall clock than HOTLINE_MAX_FUTURE_SECONDS allows",
     "oversized": "the record or one of its texts is too large",
     "duplicate_event": "this ticket event was already counted",
-    "unknown_ticket": "a follow-up event for a ticket never created",
+    "orphaned": "a follow-up whose ticket's creation did not arrive within the orphan horizon",
 }
 
 MAX_RECORD_BYTES = 64 * 1024
@@ -134,7 +135,7 @@ def _opt_time(doc: dict, field: str) -> int | None:
     return None if value is None else parse_time(value, field)
 
 
-def _validate(doc: dict, caller_key: str) -> CleanEvent:
+def _validate(doc: dict, caller_key: str, latest: int | None) -> CleanEvent:
     if "ticket_id" not in doc or doc["ticket_id"] is None:
         raise _Bad("missing_field", "ticket_id is missing")
     tid = doc["ticket_id"]
@@ -206,6 +207,12 @@ def _validate(doc: dict, caller_key: str) -> CleanEvent:
             raise _Bad("impossible_time", "evaluated_at is before received_at")
     if replied_at is not None and evaluated_at is not None and evaluated_at < replied_at:
         raise _Bad("impossible_time", "evaluated_at is before replied_at")
+    if latest is not None:
+        # One record from the future would move the window clock there and empty every window.
+        for field, ts in (("event_time", event_time), ("received_at", received_at), ("replied_at", replied_at),
+                          ("evaluated_at", evaluated_at)):
+            if ts is not None and ts > latest:
+                raise _Bad("future_time", f"{field} {doc[field]!r} is ahead of the wall clock")
     if event == "snapshot" and sat is not None and evaluated_at is None:
         raise _Bad("missing_field", "a snapshot with a satisfaction score needs evaluated_at")
     if event == "snapshot" and (reply is None) != (replied_at is None):
@@ -231,8 +238,10 @@ def _guess_id(doc: object) -> str | None:
     return None
 
 
-def clean(raw: bytes, caller_key: str) -> CleanEvent | Rejection:
-    """Validate and normalise one raw record. Never raises for bad input."""
+def clean(raw: bytes, caller_key: str, latest: int | None = None) -> CleanEvent | Rejection:
+    """Validate and normalise one raw record. Never raises for bad input.
+
+    `latest`: the latest acceptable time (the wall clock plus the allowed skew); None: no bound."""
     if len(raw) > MAX_RECORD_BYTES:
         return Rejection("oversized", f"the record has {len(raw)} bytes, the limit is {MAX_RECORD_BYTES}")
     try:
@@ -246,7 +255,7 @@ def clean(raw: bytes, caller_key: str) -> CleanEvent | Rejection:
     if not isinstance(doc, dict):
         return Rejection("not_an_object", f"expected a JSON object, got {type(doc).__name__}")
     try:
-        return _validate(doc, caller_key)
+        return _validate(doc, caller_key, latest)
     except _Bad as bad:
         return Rejection(bad.reason, bad.message, _guess_id(doc))
     except (RecursionError, OverflowError, ValueError) as exc:  # defensive: hostile values

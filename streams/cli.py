@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 
+from streams import wiring
 from streams.settings import Settings
 
 
@@ -14,42 +15,13 @@ def _settings() -> Settings:
     return Settings.from_env()
 
 
-def _predictor(settings: Settings, model: str | None = None):
-    from streams.text.items import load_classifier
-
-    return load_classifier(model or settings.item_model)
-
-
-def _processor(settings: Settings, model: str | None = None, emit_records: bool = False):
-    from streams.pipeline import Processor
-    from streams.text.rights import rights_claim
-
-    return Processor(settings.caller_hash_key, _predictor(settings, model), rights=rights_claim,
-                     emit_records=emit_records, repeat_rules=settings.repeats)
-
-
-def _store(settings: Settings, namespace: str | None = None):
-    from schemas.taxonomy import load_taxonomy
-    from streams.store import CounterStore, connect
-
-    return CounterStore(connect(settings.redis_url, settings.redis_ssl_ca_certs),
-                        namespace or active_namespace(settings), load_taxonomy())
-
-
-def active_namespace(settings: Settings) -> str:
-    """The namespace the exporter and snapshot read: switched atomically by `hotline namespace activate`."""
-    from streams.namespaces import visible
-
-    return visible(settings)
-
-
 def cmd_report(args) -> int:
     from streams.report import build_report, write_report
 
     settings = _settings()
-    from streams.rebuild import parse_bound
+    from streams.records import parse_bound
 
-    rep = build_report(args.file, _processor(settings, args.model), parse_bound(args.since), parse_bound(args.until))
+    rep = build_report(args.file, wiring.processor(settings, args.model), parse_bound(args.since), parse_bound(args.until))
     write_report(rep, args.json)
     return 0
 
@@ -59,7 +31,7 @@ def cmd_snapshot(args) -> int:
     from streams.snapshot import take_snapshot
 
     settings = _settings()
-    store = _store(settings, args.namespace)
+    store = wiring.counter_store(settings, args.namespace)
     write_report(take_snapshot(store, args.window, settings.window_clock), args.json)
     return 0
 
@@ -80,7 +52,8 @@ def cmd_exporter(args) -> int:
 
 
 def cmd_replay(args) -> int:
-    from streams.kafka import ensure_topics, iter_file, replay
+    from streams.kafka import ensure_topics, replay
+    from streams.records import iter_file
 
     settings = _settings()
     ensure_topics(settings)
@@ -88,9 +61,9 @@ def cmd_replay(args) -> int:
     if not args.no_progress:
         with open(args.file, "rb") as fh:
             total = sum(1 for line in fh if line.strip())
-    n = replay(iter_file(args.file), settings, speed=args.speed, total=total,
+    done = replay(iter_file(args.file), settings, speed=args.speed, total=total,
                progress=not args.no_progress and sys.stderr.isatty())
-    print(f"replayed {n:,} records into {settings.raw_topic}", file=sys.stderr)
+    print(done.summary(settings.raw_topic), file=sys.stderr)
     return 0
 
 
@@ -105,7 +78,7 @@ def cmd_hot_live(args) -> int:
     from streams.report import pad
 
     settings = _settings()
-    store = _store(settings)
+    store = wiring.counter_store(settings)
     rows = read_hot(store.r, store.ns, args.window)[: args.top]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -197,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("namespace", help="list, activate or drop counter namespaces")
     s.add_argument("action", choices=["list", "activate", "drop"])
     s.add_argument("name", nargs="?")
+    s.add_argument("--yes", action="store_true", help="drop without asking (needed when not on a terminal)")
     s.set_defaults(func=cmd_namespace)
 
     s = sub.add_parser("rebuild", help="re-count the retained raw topic into a fresh namespace")
@@ -205,6 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--namespace", required=True)
     s.set_defaults(func=cmd_rebuild)
 
+    from streams.dlq import register as register_dlq
+
+    register_dlq(sub)
     try:
         from streams.text.cli import register as register_text
 

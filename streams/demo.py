@@ -89,7 +89,8 @@ def live_view(store, total: int, metrics_url: str) -> str:
 
 def run_demo(args) -> int:
     from schemas.taxonomy import load_taxonomy
-    from streams.kafka import ensure_topics, iter_file, replay
+    from streams.kafka import ensure_topics, replay
+    from streams.records import iter_file
     from streams.report import format_table
     from streams.snapshot import take_snapshot
     from streams.store import CounterStore, connect

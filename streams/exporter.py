@@ -94,9 +94,14 @@ class HotlineCollector(Collector):
         yield from self._windows(store, all_time)
 
         fam = CounterMetricFamily("hotline_events", "Raw records by what the worker did with them", labels=["outcome"])
-        for outcome in ("counted", "duplicate", "unknown_ticket", "rejected"):
+        for outcome in ("counted", "duplicate", "rejected", "orphaned"):
             fam.add_metric([outcome], pipe.get(f"events|{outcome}", 0))
         yield fam
+        g = GaugeMetricFamily("hotline_parked_events", "Follow-ups waiting for their ticket's creation")
+        g.add_metric([], pipe.get("events|parked", 0))
+        yield g
+        yield counter("hotline_offset_gaps", "Raw offsets never seen (transaction markers, compaction, retention)",
+                      pipe.get("gap", 0))
         fam = CounterMetricFamily("hotline_dlq_records", "Dead-letter records by reason", labels=["reason"])
         from streams.cleaning import REASONS
 

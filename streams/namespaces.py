@@ -1,6 +1,9 @@
 """Counter namespaces: the active one is a single Redis key, so switching is one atomic SET."""
 from __future__ import annotations
 
+import re
+import sys
+
 from streams.settings import Settings
 
 
@@ -55,6 +58,28 @@ def list_namespaces(settings: Settings, client=None) -> list[str]:
     return sorted(names)
 
 
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def check_name(name: str) -> str:
+    """Names are letters, digits, - and _: a `*` or `:` would widen a key pattern to other namespaces."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ValueError(f"namespace name must be 1-64 letters, digits, - or _, got {name!r}")
+    return name
+
+
+def drop(settings: Settings, name: str, client=None) -> int:
+    """Delete a namespace's counters; never the active or shown one, never the pointers."""
+    from schemas.taxonomy import load_taxonomy
+    from streams.store import CounterStore
+
+    client = client or _client(settings)
+    check_name(name)
+    if name in (active(settings, client), visible(settings, client)):
+        raise ValueError(f"namespace {name!r} is active or still shown; activate another one first")
+    return CounterStore(client, name, load_taxonomy()).drop(keep=(pointer_key(settings), previous_key(settings)))
+
+
 def cli(args, settings: Settings) -> int:
     client = _client(settings)
     if args.action == "list":
@@ -67,8 +92,9 @@ def cli(args, settings: Settings) -> int:
             mark = "*" if name == current else " "
             print(f"{mark} {name}\twatermark={meta.get('watermark', '-')}\ttaxonomy={meta.get('taxonomy', '-')}")
         return 0
-    if not args.name:
+    if args.name is None:
         raise ValueError(f"namespace {args.action} needs a name")
+    check_name(args.name)
     if args.action == "activate":
         if not client.exists(f"{args.name}:meta"):
             raise ValueError(f"namespace {args.name!r} has no counters")
@@ -78,9 +104,13 @@ def cli(args, settings: Settings) -> int:
         return 0
     if args.name in (active(settings, client), visible(settings, client)):
         raise ValueError(f"namespace {args.name!r} is active or still shown; activate another one first")
-    from schemas.taxonomy import load_taxonomy
-    from streams.store import CounterStore
-
-    n = CounterStore(client, args.name, load_taxonomy()).drop()
+    if not getattr(args, "yes", False):
+        if not sys.stdin.isatty():
+            raise ValueError(f"dropping {args.name!r} deletes its counters for good: add --yes")
+        answer = input(f"drop namespace {args.name!r} and all its counters? type its name to confirm: ")
+        if answer.strip() != args.name:
+            print("not dropped")
+            return 1
+    n = drop(settings, args.name, client)
     print(f"dropped {args.name}: {n} keys")
     return 0

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import time
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from schemas.taxonomy import Taxonomy, load_taxonomy
 from streams.cleaning import CleanEvent, Rejection, clean
-from streams.counting import Increment, TicketState, count_event
+from streams.counting import Increment, Parked, TicketState, count_event, orphan
 from streams.enrich import EnrichedEvent, ItemPredictor, enrich_batch
 from streams.repeats import Group, Member, RepeatRules, group_keys, join_group
 
@@ -32,10 +33,13 @@ class BatchResult:
     increments: list[Increment] = field(default_factory=list)
     states: dict[str, TicketState] = field(default_factory=dict)  # changed states only
     groups: dict[str, Group] = field(default_factory=dict)  # changed repeat groups only
-    pipeline: dict[str, int] = field(default_factory=dict)  # events|<outcome>, dlq|<reason>, records
+    # records, events|<outcome> (counted, parked, duplicate, rejected, orphaned), dlq|<reason>; at any
+    # time records = events|counted + dead letters + events|parked (those still waiting)
+    pipeline: dict[str, int] = field(default_factory=dict)
     enriched: list[tuple[str, dict]] = field(default_factory=list)  # (key, record) for the enriched topic
     dead_letters: list[tuple[str | None, dict]] = field(default_factory=list)
     max_event_time: int = 0
+    event_times: list[int] = field(default_factory=list)  # of valid records, in input order (the window clock)
     repeat_examples: list[tuple[str, str]] = field(default_factory=list)  # (scope, ticket id), for alerts
 
     def bump(self, name: str, n: int = 1) -> None:
@@ -60,6 +64,21 @@ def dead_letter(raw: bytes, rejection: Rejection, source: Source | None) -> dict
         "source_partition": source.partition if source else None,
         "source_offset": source.offset if source else None,
     }
+
+
+def origin_of(raw: bytes, source: Source | None) -> str:
+    """What a parked follow-up keeps of its record, to count or dead-letter it later."""
+    where = f"{source.topic}\x1f{source.partition}\x1f{source.offset}" if source else ""
+    return base64.b64encode(raw).decode("ascii") + "\x1e" + where
+
+
+def from_origin(origin: str) -> tuple[bytes, Source | None]:
+    b64, _, where = origin.partition("\x1e")
+    source = None
+    if where:
+        topic, partition, offset = where.split("\x1f")
+        source = Source(topic, int(partition), int(offset))
+    return base64.b64decode(b64), source
 
 
 def enriched_record(ev: EnrichedEvent, state: TicketState) -> dict:
@@ -96,8 +115,12 @@ class Prepared:
 class Processor:
     def __init__(self, caller_key: str, predictor: ItemPredictor, taxonomy: Taxonomy | None = None,
                  rights: Callable | None = None, emit_records: bool = True,
-                 repeat_rules: RepeatRules | None = RepeatRules()):
+                 repeat_rules: RepeatRules | None = RepeatRules(), *, max_future_s: int = 86400,
+                 orphan_horizon_s: int = 30 * 86400, clock: Callable[[], float] = time.time):
         self.caller_key = caller_key
+        self.max_future_s = max_future_s
+        self.orphan_horizon_s = orphan_horizon_s
+        self.clock = clock
         self.predictor = predictor
         self.taxonomy = taxonomy or load_taxonomy()
         self.rights = rights
@@ -105,7 +128,8 @@ class Processor:
         self.repeat_rules = repeat_rules
 
     def clean_all(self, raws: Sequence[bytes]) -> list[CleanEvent | Rejection]:
-        return [clean(raw, self.caller_key) for raw in raws]
+        latest = int(self.clock()) + self.max_future_s
+        return [clean(raw, self.caller_key, latest) for raw in raws]
 
     def prepare(self, raws: Sequence[bytes]) -> Prepared:
         """The stateless steps: clean and classify. Pure; safe to run before any lookup."""
@@ -128,14 +152,29 @@ class Processor:
 
     def process(self, raws: Sequence[bytes] | Prepared, states: Mapping[str, TicketState | None],
                 sources: Sequence[Source | None] | None = None,
-                groups: Mapping[str, Group | None] | None = None) -> BatchResult:
+                groups: Mapping[str, Group | None] | None = None,
+                orphan_before: int | None = None, waiting: Iterable[str] = ()) -> BatchResult:
         """The stateful step. `states` (and `groups`) must hold every ticket id (group key) of the
-        prepared batch, None when unknown."""
+        prepared batch, None when unknown, and the states of the `waiting` tickets: those with parked
+        follow-ups that may have happened before `orphan_before` (released as orphans first)."""
         prep = raws if isinstance(raws, Prepared) else self.prepare(raws)
         groups = groups or {}
         result = BatchResult()
         overlay: dict[str, TicketState | None] = {}
         group_overlay: dict[str, Group] = {}
+        if orphan_before is not None:
+            for tid in waiting:
+                state = states.get(tid)
+                if state is None or not state.parked:
+                    continue
+                kept, gone = orphan(state, orphan_before)
+                for p in gone:
+                    raw, source = from_origin(p.origin)
+                    self._release(result, raw, source, Rejection(
+                        "orphaned", f"a {p.event} event whose ticket's creation did not arrive within "
+                        f"{self.orphan_horizon_s // 86400} days", tid), "orphaned")
+                if gone:
+                    overlay[tid] = result.states[tid] = kept
         for i, item in enumerate(prep.cleaned):
             source = sources[i] if sources else None
             result.bump("records")
@@ -145,23 +184,48 @@ class Processor:
             ev = prep.enriched[i]
             tid = item.ticket_id
             state = overlay[tid] if tid in overlay else states.get(tid)
-            out = count_event(ev, state)
-            if out.outcome != "counted":
+            was_created = state is not None and state.created
+            out = count_event(ev, state, origin_of(prep.raws[i], source) if item.event in FOLLOW_UP_EVENTS else "")
+            if out.outcome in ("duplicate", "rejected"):
                 self._reject(result, prep.raws[i], out.rejection, out.outcome, source)
                 continue
-            result.bump("events|counted")
-            overlay[tid] = out.state
-            result.states[tid] = out.state
-            result.increments.extend(out.increments)
-            if item.repeat_of and (state is None or "c" not in state.facts):
-                result.repeat_examples += [(f"item:{out.state.item}", tid), (f"district:{out.state.district}", tid)]
-            if ev.group_keys and (state is None or "c" not in state.facts):
-                self._repeats(ev, out.state, groups, group_overlay, result)
+            overlay[tid] = result.states[tid] = out.state
             if item.event_time > result.max_event_time:
                 result.max_event_time = item.event_time
+            result.event_times.append(item.event_time)
+            if out.outcome == "parked":
+                result.bump("events|parked")
+                continue
+            result.bump("events|counted")
+            result.increments.extend(out.increments)
+            if not was_created:
+                if item.repeat_of:
+                    result.repeat_examples += [(f"item:{out.state.item}", tid), (f"district:{out.state.district}", tid)]
+                if ev.group_keys:
+                    self._repeats(ev, out.state, groups, group_overlay, result)
             if self.emit_records:
                 result.enriched.append((tid, enriched_record(ev, out.state)))
+            for parked, rejection in out.released:
+                self._released(result, parked, rejection, out.state)
         return result
+
+    def _released(self, result: BatchResult, parked: Parked, rejection: Rejection | None, state: TicketState) -> None:
+        """A parked follow-up, released by its ticket's creation: counted, or dead-lettered."""
+        raw, source = from_origin(parked.origin)
+        if rejection is not None:
+            self._release(result, raw, source, rejection, "duplicate" if rejection.reason == "duplicate_event" else "rejected")
+            return
+        result.bump("events|parked", -1)
+        result.bump("events|counted")
+        if self.emit_records:
+            prep = self.prepare([raw])  # rare: re-read the original for its enriched record
+            if prep.enriched[0] is not None:
+                result.enriched.append((state_id(prep), enriched_record(prep.enriched[0], state)))
+
+    def _release(self, result: BatchResult, raw: bytes, source: Source | None, rejection: Rejection,
+                 outcome: str) -> None:
+        result.bump("events|parked", -1)
+        self._reject(result, raw, rejection, outcome, source)
 
     def _repeats(self, ev: EnrichedEvent, state: TicketState, groups, overlay, result: BatchResult) -> None:
         dims = tuple(state.dims(with_reply=False))  # a repeat is a fact of the ticket, not of its reply
@@ -181,6 +245,13 @@ class Processor:
         result.bump(f"dlq|{rejection.reason}")
         if self.emit_records:
             result.dead_letters.append((rejection.ticket_id, dead_letter(raw, rejection, source)))
+
+
+FOLLOW_UP_EVENTS = frozenset({"replied", "evaluated", "withdrawn"})
+
+
+def state_id(prep: Prepared) -> str:
+    return prep.ticket_ids[0]
 
 
 def ticket_ids(cleaned: Sequence[CleanEvent | Rejection]) -> list[str]:

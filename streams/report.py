@@ -6,53 +6,21 @@ reference the live counters are checked against.
 from __future__ import annotations
 
 import sys
-from typing import BinaryIO, Iterator
-
-from streams.counting import TicketState, add_into, fields_of
 from streams.pipeline import Processor
-from streams.summary import summarize
+from streams.records import in_range, read_records
+from streams.testing import MemoryPipeline
 
 CHUNK = 2000
 
 
-def read_records(stream: BinaryIO) -> Iterator[bytes]:
-    """Lines of a JSONL file as raw bytes. Blank lines are not records (the replay skips them too)."""
-    for line in stream:
-        line = line.rstrip(b"\r\n")
-        if line.strip():
-            yield line
-
-
-def chunks(records: Iterator[bytes], size: int = CHUNK) -> Iterator[list[bytes]]:
-    batch: list[bytes] = []
-    for rec in records:
-        batch.append(rec)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def build_report(path: str, processor: Processor, since: int | None = None, until: int | None = None) -> dict:
-    states: dict[str, TicketState] = {}
-    groups: dict = {}
-    fields: dict[str, int] = {}
-    pipeline: dict[str, int] = {}
+    pipe = MemoryPipeline(processor, keep_outputs=False)
     with open(path, "rb") as fh:
         records = read_records(fh)
         if since is not None or until is not None:
-            from streams.rebuild import in_range
-
             records = (r for r in records if in_range(r, since, until))
-        for batch in chunks(records):
-            result = processor.process(processor.prepare(batch), states, groups=groups)
-            states.update(result.states)
-            groups.update(result.groups)
-            for inc in result.increments:
-                add_into(fields, fields_of(inc))
-            add_into(pipeline, result.pipeline)
-    return summarize(fields, pipeline, source=path)
+        pipe.feed(records, CHUNK)
+    return pipe.report(source=path)
 
 
 def pad(text: str, width: int) -> str:

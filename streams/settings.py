@@ -65,6 +65,11 @@ class Settings:
     spike_min_count: int = 5
     spike_threshold: float = 4.0
     worker_web_port: int = 0  # 0: Faust's web server off
+    # An event time further ahead of the wall clock than this is rejected (`future_time`): one such
+    # record would otherwise drag the window clock ahead and empty every window.
+    max_future_s: int = 86400
+    # A follow-up whose ticket's creation has not arrived after this much event time is orphaned.
+    orphan_horizon_days: int = 30
 
     @property
     def raw_topic(self) -> str:
@@ -124,6 +129,8 @@ class Settings:
             spike_interval_s=_float(env, "HOTLINE_SPIKE_INTERVAL", d.spike_interval_s),
             spike_min_count=_int(env, "HOTLINE_SPIKE_MIN_COUNT", d.spike_min_count),
             spike_threshold=_float(env, "HOTLINE_SPIKE_THRESHOLD", d.spike_threshold),
+            max_future_s=_int(env, "HOTLINE_MAX_FUTURE_SECONDS", d.max_future_s),
+            orphan_horizon_days=_int(env, "HOTLINE_ORPHAN_HORIZON_DAYS", d.orphan_horizon_days),
         )
         s.validate()
         return s
@@ -133,6 +140,10 @@ class Settings:
             raise ValueError(f"HOTLINE_PARTITIONS must be 1..1024, got {self.partitions}")
         if not self.namespace.replace("-", "").replace("_", "").isalnum():
             raise ValueError(f"HOTLINE_NAMESPACE must be letters, digits, - or _, got {self.namespace!r}")
+        if self.max_future_s < 0:
+            raise ValueError("HOTLINE_MAX_FUTURE_SECONDS must be 0 or more")
+        if self.orphan_horizon_days < 1:
+            raise ValueError("HOTLINE_ORPHAN_HORIZON_DAYS must be at least 1")
         if self.window_clock not in ("auto", "event", "wall"):
             raise ValueError("HOTLINE_WINDOW_CLOCK must be auto, event or wall")
         self.exporter_host_port  # raises on a malformed address

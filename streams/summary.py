@@ -77,7 +77,10 @@ def summarize(fields: Mapping[str, int], pipeline: Mapping[str, int], *, source:
     out["events_counted"] = int(pipeline.get("events|counted", 0))
     out["rejected"] = sum(rejected_by_reason.values())
     out["rejected_by_reason"] = dict(sorted(rejected_by_reason.items()))
+    out["parked"] = int(pipeline.get("events|parked", 0))
+    out["orphaned"] = int(pipeline.get("events|orphaned", 0))
     out["late"] = int(pipeline.get("late", 0))
+    out["offset_gaps"] = int(pipeline.get("gap", 0))
     fig = _figures(overall)
     out["valid"] = fig["tickets"]
     out.update(fig)

@@ -72,3 +72,26 @@ def parse_window(text: str) -> str:
     if text not in WINDOW_NAMES:
         raise ValueError(f"window must be one of {', '.join(WINDOW_NAMES)}, got {text!r}")
     return text
+
+
+# The window clock follows the bulk of a partition, not its newest record: one record dated hours or
+# years ahead (a typo, a test message, a platform clock gone wrong) must not prune every bucket and
+# make all later events late. A partition's watermark is the newest of its last RECENT event times
+# that QUORUM of them support: at least QUORUM records (itself included) within TOLERANCE before it.
+# In order, that is the newest record; a lone outlier is never the watermark.
+RECENT = 9
+QUORUM = 3
+TOLERANCE = 3600
+
+
+def advance_watermark(recent: list[int], times: list[int], watermark: int) -> tuple[list[int], int]:
+    """A partition's recent event times and watermark after a batch with these `times` (in offset order)."""
+    from bisect import bisect_left
+
+    recent = (recent + times)[-RECENT:]
+    ordered = sorted(recent)
+    for i in range(len(ordered) - 1, QUORUM - 2, -1):
+        t = ordered[i]
+        if i - bisect_left(ordered, t - TOLERANCE) + 1 >= QUORUM:
+            return recent, max(watermark, t)
+    return recent, watermark

@@ -57,7 +57,10 @@ class Proc:
         self.kill(signal.SIGTERM)
 
     def output(self) -> str:
-        return Path(self.log.name).read_text(errors="replace")[-4000:]
+        return self.full_output()[-4000:]
+
+    def full_output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
 
 
 def start_worker(settings, name="worker", **extra) -> Proc:

@@ -30,7 +30,8 @@ def test_each_fact_counts_once_and_duplicates_are_dead_lettered():
     ])
     rep = p.report()
     assert rep["tickets"] == 1 and rep["replied"] == 1 and rep["evaluated"] == 1
-    assert rep["rejected_by_reason"] == {"duplicate_event": 2, "unknown_ticket": 1}
+    assert rep["rejected_by_reason"] == {"duplicate_event": 2}
+    assert rep["parked"] == 1  # B's evaluation waits for B's creation
     assert rep["response_seconds_mean"] == 7200
     assert rep["reply_types"]["onsite"] == 1
 

@@ -46,3 +46,24 @@ def test_activating_a_namespace_without_counters_is_refused(ns_settings, namespa
     with pytest.raises(ValueError, match="no counters"):
         cli(Namespace(action="activate", name=namespace + "_missing"), ns_settings)
     assert active(ns_settings) == namespace
+
+
+def test_dropping_the_default_namespace_keeps_the_pointers_and_refuses_the_active_one(ns_settings, namespace):
+    """`hotline namespace drop hotline` (operations step 3) used to scan `hotline:*`, pointers included."""
+    r = connect(ns_settings.redis_url)
+    old, new = namespace, namespace + "_v2"
+    fences(r, old, p0=5)
+    fences(r, new, p0=5)
+    with pytest.raises(ValueError, match="active"):
+        cli(Namespace(action="drop", name=old, yes=True), ns_settings)  # the active one (the default)
+    cli(Namespace(action="activate", name=new), ns_settings)
+    cli(Namespace(action="drop", name=old, yes=True), ns_settings)
+    assert r.get(f"{old}:active") == new and r.get(f"{old}:previous") == old  # the pointers live in `old:`
+    assert not r.exists(f"{old}:hwm") and r.exists(f"{new}:hwm")
+    assert active(ns_settings, r) == new
+
+
+@pytest.mark.parametrize("name", ["*", "a*b", "x:y", "", "a b", "h?tline"])
+def test_a_namespace_name_must_be_a_name(ns_settings, name):
+    with pytest.raises(ValueError, match="namespace name"):
+        cli(Namespace(action="drop", name=name, yes=True), ns_settings)

@@ -40,7 +40,8 @@ def test_agent_counts_each_ticket_once_and_dead_letters_bad_records(app_and_stor
     app, store = app_and_store
     agent = app.agents[next(iter(app.agents))]
     counter = app.hotline_counter
-    counter.outputs = None  # side outputs need a broker; the counting path is what we test
+    counter.counter.outputs = None  # side outputs need a broker; the counting path is what we test
+    counter.counter.reader = None
 
     async def scenario():
         async with agent.test_context() as ctx:
@@ -70,31 +71,14 @@ def test_agent_counts_each_ticket_once_and_dead_letters_bad_records(app_and_stor
     assert "13800001111" not in dump
 
 
-class _Consumer:
-    def __init__(self):
-        self.seeks = []
-
-    async def seek_wait(self, starts):
-        self.seeks.extend(sorted((tp.partition, offset) for tp, offset in starts.items()))
-
-
-def test_a_partition_begun_but_never_applied_is_sought_back_to_its_start(app_and_store):
-    """A worker stopped in the middle of a partition's very first batch may have let Faust commit
-    it; the fence opened before that batch sends the next owner back to the batch's start."""
+def test_partitions_start_at_redis_fences_or_at_the_beginning(app_and_store):
+    """What the transport's perform_seek asks for (the real seek is proved in tests/integration/test_exact.py)."""
     from faust.types import TP
 
     app, store = app_and_store
     counter = app.hotline_counter
-    consumer = _Consumer()
-    counter.app = type("App", (), {"consumer": consumer})()
     raw = counter.settings.raw_topic
-    tps = [TP(raw, 0), TP(raw, 1), TP(raw, 2)]
-
-    run(counter.seek_to_fence(tps))
-    assert consumer.seeks == []  # no fence anywhere: Faust's own start stands
-
-    store.open_fence(f"{raw}:0", 0)  # began at 0, nothing applied
-    store.open_fence(f"{raw}:1", 40)  # began at 40, nothing applied
-    store.open_fence(f"{raw}:1", 7)  # a later opener never moves an existing fence
-    run(counter.seek_to_fence(tps))
-    assert consumer.seeks == [(0, 0), (1, 40)]
+    tps = [TP(raw, 0), TP(raw, 1), TP("other", 0)]
+    assert run(counter.start_offsets(tps)) == {TP(raw, 0): None, TP(raw, 1): None}
+    store.r.hset(store.k("hwm"), f"{raw}:1", 41)
+    assert run(counter.start_offsets(tps)) == {TP(raw, 0): None, TP(raw, 1): 42}

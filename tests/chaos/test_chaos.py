@@ -16,7 +16,8 @@ import pytest
 
 from schemas.taxonomy import load_taxonomy
 from streams.embedded import free_port, start_redis, wait_port
-from streams.kafka import ensure_topics, iter_file, replay
+from streams.kafka import ensure_topics, replay
+from streams.records import iter_file
 from streams.snapshot import take_snapshot
 from streams.store import CounterStore, connect
 from tests.support import (count_records, generate, live_vs_batch, hotline_json, start_exporter, start_worker,

@@ -30,7 +30,7 @@ LABEL_VALUES = {
     "rule": ["platform", "same_caller_item", "near_duplicate"],
     "scope_type": ["item", "district"],
     "scope": ["供水"],
-    "outcome": ["counted", "duplicate", "rejected", "unknown_ticket"],
+    "outcome": ["counted", "duplicate", "rejected", "orphaned"],
     "reason": ["schema_invalid", "bad_time"],
     "partition": ["0", "1"],
     "rank": ["1", "2", "3"],

@@ -9,7 +9,8 @@ import urllib.request
 import pytest
 
 from schemas.taxonomy import load_taxonomy
-from streams.kafka import ensure_topics, iter_file, replay
+from streams.kafka import ensure_topics, replay
+from streams.records import iter_file
 from streams.snapshot import take_snapshot
 from streams.store import CounterStore, connect
 from tests.support import (comparable, count_records, diff, generate, hotline_json, live_vs_batch, start_exporter, start_worker,

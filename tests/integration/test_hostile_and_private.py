@@ -11,7 +11,8 @@ import pytest
 
 from schemas.taxonomy import load_taxonomy
 from streams.embedded import free_port, wait_port
-from streams.kafka import ensure_topics, iter_file, replay
+from streams.kafka import ensure_topics, replay
+from streams.records import iter_file
 from streams.snapshot import take_snapshot
 from streams.store import CounterStore, connect
 from streams.text.masking import find_personal_numbers

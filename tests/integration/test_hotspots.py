@@ -10,7 +10,8 @@ import pytest
 from schemas.taxonomy import load_taxonomy
 from streams.embedded import free_port, wait_port
 from streams.hotspots import read_hot
-from streams.kafka import ensure_topics, iter_file, replay
+from streams.kafka import ensure_topics, replay
+from streams.records import iter_file
 from streams.store import CounterStore, connect
 from tests.support import Proc, count_records, env_for, generate, hotline, start_exporter, start_worker, wait_for_records
 

@@ -120,14 +120,22 @@ class LineDecoder:
 
 
 def _guess(sample: bytes) -> str | None:
-    """UTF-8 if the sample is valid UTF-8 (a cut-off last character allowed), else GB18030."""
+    """UTF-8 or GB18030: the one that decodes more of the sample's non-ASCII lines (a cut-off last
+    character allowed), UTF-8 on a tie; None when neither decodes any. Counting lines, not the
+    whole sample, keeps one corrupt line from deciding the file's encoding."""
+    lines = [ln for ln in sample.splitlines() if not ln.isascii()]
+    best, best_ok = None, 0
     for name in ("utf-8", "gb18030"):
-        try:
-            codecs.getincrementaldecoder(name)().decode(sample, final=False)
-            return name
-        except UnicodeDecodeError:
-            continue
-    return None
+        ok = 0
+        for ln in lines:
+            try:
+                codecs.getincrementaldecoder(name)().decode(ln, final=False)
+                ok += 1
+            except UnicodeDecodeError:
+                pass
+        if ok > best_ok:
+            best, best_ok = name, ok
+    return best
 
 
 def _open_text(path: str, encoding: str | None) -> tuple[BinaryIO, str | None, str, bool]:

@@ -296,3 +296,20 @@ def test_cli_summary_rejects_file_and_exit_codes(tmp_path, capsys):
     (tmp_path / "old.xls").write_bytes(b"\xd0\xcf\x11\xe0" + b"\0" * 100)
     assert main(["import", str(tmp_path / "old.xls")]) == 2
     assert ".xlsx" in capsys.readouterr().err
+
+
+def test_to_kafka_hands_replay_an_iterable_of_byte_records(tmp_path, monkeypatch, capsys):
+    import streams.kafka as kafka
+
+    sent: list[bytes] = []
+    monkeypatch.setattr(kafka, "ensure_topics", lambda settings: None)
+    monkeypatch.setattr(kafka, "replay", lambda records, settings, **kw: sent.extend(records) or len(sent))
+    assert main(["import", str(write_csv(tmp_path / "k.csv")), "--to-kafka"]) == 0
+    assert len(sent) == 8 and all(isinstance(clean(r, "k"), CleanEvent) for r in sent)
+    from streams.settings import Settings
+
+    assert f"→ {Settings.from_env().raw_topic}" in capsys.readouterr().err
+    # A missing column fails before the broker is touched.
+    monkeypatch.setattr(kafka, "ensure_topics", lambda settings: pytest.fail("broker touched"))
+    bad = write_csv(tmp_path / "bad.csv", header=["序号", "受理时间", "诉求内容"], rows=[["1", "2024-06-01 08:00", "x"]])
+    assert main(["import", str(bad), "--to-kafka"]) == 2

@@ -119,7 +119,7 @@ def test_encodings_are_detected(tmp_path, encoding):
     assert tally.rows_read == 3 and tally.rows_imported == 3
 
 
-def test_the_encoding_waits_for_the_first_non_ascii_line(tmp_path):
+def test_the_encoding_waits_for_the_first_non_ascii_line(tmp_path, capsys):
     # 10,000 ASCII rows (> the 256 KB sample) before the first Chinese one, written in GB18030.
     rows = [[f"N{i}", "2024-06-01 08:00", "phone", "street light broken " * 2] for i in range(10_000)]
     rows.append(["C1", "2024-06-01 09:00", "电话", "楼上噪音扰民"])
@@ -128,6 +128,8 @@ def test_the_encoding_waits_for_the_first_non_ascii_line(tmp_path):
     assert path.read_bytes()[: 256 * 1024].isascii()
     events, tally = run(path)
     assert events[-1]["content"] == "楼上噪音扰民" and tally.rows_imported == 10_001
+    assert main(["import", str(path), "-o", str(tmp_path / "o.jsonl")]) == 0
+    assert "(csv, GB18030, comma-separated)" in capsys.readouterr().err
 
 
 def test_an_undecodable_line_costs_its_row_only(tmp_path):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from contextlib import ExitStack
 
@@ -48,7 +49,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     overrides = parse_map(args.map)
     opt = Options(load_taxonomy(), parse_ratings(args.rating), args.channel.strip() or "其他", args.snapshot)
     table = open_table(args.file, args.sheet, args.encoding)
-    tally = Tally(source=args.file, detail=f"{table.kind}, {table.detail}")
+    tally = Tally(source=args.file)
     with ExitStack() as stack:
         if args.rejects:
             tally.sink = stack.enter_context(open(args.rejects, "w", encoding="utf-8"))
@@ -73,13 +74,24 @@ def cmd_import(args: argparse.Namespace) -> int:
             destination = settings.raw_topic
         else:
             fh = sys.stdout.buffer if args.output == "-" else stack.enter_context(open(args.output, "wb"))
-            for rec in records:
-                fh.write(rec)
-                fh.write(b"\n")
-            fh.flush()
             destination = "stdout" if args.output == "-" else args.output
-    print(tally.format(opt.channel) + f"\n→ {destination}", file=sys.stderr)
+            try:
+                for rec in records:
+                    fh.write(rec)
+                    fh.write(b"\n")
+                fh.flush()
+            except BrokenPipeError:  # `hotline import x.csv | head`: the reader left; say so, no traceback
+                sys.stdout = open(os.devnull, "w")
+                print(_summary(tally, table, opt) + f"\n→ {destination} closed early: not every event was written",
+                      file=sys.stderr)
+                return 1
+    print(_summary(tally, table, opt) + f"\n→ {destination}", file=sys.stderr)
     return 0
+
+
+def _summary(tally, table, opt) -> str:
+    tally.detail = f"{table.kind}, {table.detail}" + tally.detail
+    return tally.format(opt.channel)
 
 
 def _chain(first, rest):

@@ -65,7 +65,7 @@ def open_table(path: str, sheet: str | None = None, encoding: str | None = None)
     raise ValueError(f"cannot import {ext} files: use .xlsx, .csv, .tsv or .jsonl")
 
 
-# --- xlsx (measured: 100,000 rows in 63 MB peak RSS, ~1,800 rows/s; bench/import_memory.py) -------------------------------------------------------------------------------------
+# --- xlsx (100,000 rows: 63 MB peak RSS, ~1,800 rows/s; bench/import_memory.py) ---------------
 
 def _xlsx(path: str, sheet: str | None) -> Table:
     import zipfile
@@ -168,7 +168,8 @@ def _open_text(path: str, encoding: str | None) -> tuple[BinaryIO, str | None, s
     return fh, encoding, label, utf16
 
 
-def _lines(fh: BinaryIO, encoding: str | None, utf16: bool, position: list[int]) -> Iterator[tuple[str, bool]]:
+def _lines(fh: BinaryIO, decode: LineDecoder, utf16: bool, position: list[int]) -> Iterator[tuple[str, bool]]:
+    encoding = decode.encoding
     if utf16:
         # Line splitting on bytes does not work for UTF-16; a bad byte there ends the file with an error.
         text = io.TextIOWrapper(fh, encoding=encoding, newline="")
@@ -179,7 +180,6 @@ def _lines(fh: BinaryIO, encoding: str | None, utf16: bool, position: list[int])
         except UnicodeDecodeError as exc:
             raise ValueError(f"the UTF-16 file has undecodable bytes ({exc.reason}); fix or re-export it") from None
         return
-    decode = LineDecoder(encoding)
     for raw in fh:  # b"\n" never occurs inside a UTF-8 or GB18030 character, so splitting bytes is safe
         position[0] += len(raw)
         yield decode(raw)
@@ -212,6 +212,16 @@ def sniff_delimiter(sample: str, prefer_tab: bool = False) -> str:
     return best
 
 
+def _named(decoder: LineDecoder) -> str:
+    return decoder.encoding.upper() if decoder.encoding else "UTF-8 or GB18030"
+
+
+def _settle(table: Table, decoder: LineDecoder, sampled: str | None) -> None:
+    """A file whose sample was plain ASCII: name the encoding its later lines were read with."""
+    if sampled is None:
+        table.detail = table.detail.replace("ASCII SO FAR", (decoder.encoding or "ascii").upper(), 1)
+
+
 def _csv(path: str, encoding: str | None, prefer_tab: bool) -> Table:
     fh, enc, label, utf16 = _open_text(path, encoding)
     size = os.path.getsize(path)
@@ -224,6 +234,7 @@ def _csv(path: str, encoding: str | None, prefer_tab: bool) -> Table:
         sample = "".join(decode(line)[0] for line in sample_bytes.splitlines(keepends=True))
     delimiter = sniff_delimiter(sample, prefer_tab)
     table = Table("csv", f"{label}, {DELIMITER_NAMES[delimiter]}-separated", size, "B", iter(()))
+    decoder = LineDecoder(enc)
 
     def rows() -> Iterator[Row]:
         bad_lines: set[int] = set()
@@ -237,7 +248,7 @@ def _csv(path: str, encoding: str | None, prefer_tab: bool) -> Table:
                 yield text
 
         try:
-            reader = csv.reader(tracked(_lines(fh, enc, utf16, table.position)), delimiter=delimiter, quotechar='"')
+            reader = csv.reader(tracked(_lines(fh, decoder, utf16, table.position)), delimiter=delimiter, quotechar='"')
             number, last_line = 0, 0
             while True:
                 try:
@@ -254,12 +265,13 @@ def _csv(path: str, encoding: str | None, prefer_tab: bool) -> Table:
                 last_line = reader.line_num
                 if bad_lines and any(n in bad_lines for n in span):
                     bad_lines.difference_update(span)
-                    yield Row(number, values, ("undecodable", f"bytes that are not {enc or 'UTF-8 or GB18030'} "
+                    yield Row(number, values, ("undecodable", f"bytes that are not {_named(decoder)} "
                                                               f"(line {span.start}); re-export or pass --encoding"))
                     continue
                 yield Row(number, values)
         finally:
             fh.close()
+            _settle(table, decoder, enc)
 
     table.rows = rows()
     return table
@@ -268,15 +280,16 @@ def _csv(path: str, encoding: str | None, prefer_tab: bool) -> Table:
 def _jsonl(path: str, encoding: str | None) -> Table:
     fh, enc, label, utf16 = _open_text(path, encoding)
     table = Table("jsonl", label, os.path.getsize(path), "B", iter(()), fixed_header=True)
+    decoder = LineDecoder(enc)
 
     def rows() -> Iterator[Row]:
         keys: list[str] | None = None
         try:
-            for number, (text, ok) in enumerate(_lines(fh, enc, utf16, table.position), start=1):
+            for number, (text, ok) in enumerate(_lines(fh, decoder, utf16, table.position), start=1):
                 if not text.strip():
                     continue
                 if not ok:
-                    yield Row(number, [], ("undecodable", f"bytes that are not {enc or 'UTF-8 or GB18030'}"))
+                    yield Row(number, [], ("undecodable", f"bytes that are not {_named(decoder)}"))
                     continue
                 try:
                     doc = json.loads(text)
@@ -292,6 +305,7 @@ def _jsonl(path: str, encoding: str | None) -> Table:
                 yield Row(number, [doc.get(k) for k in keys])
         finally:
             fh.close()
+            _settle(table, decoder, enc)
 
     table.rows = rows()
     return table

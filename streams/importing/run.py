@@ -56,7 +56,7 @@ def import_events(table: Table, overrides: dict[str, str], opt: Options, tally: 
     cmap = recognise(header.values, overrides)
     tally.header_row, tally.columns = header.number, cmap.describe()
     if above:
-        tally.detail += f"; {len(above)} row(s) above the header skipped"
+        tally.detail += f"; {len(above)} row(s) above the header skipped"  # appended to the table's detail
     width = len(cmap.headers)
     pending: list[tuple[int, int, str, bytes]] = []  # (event time, sequence, event, record)
     seq = 0

@@ -81,7 +81,9 @@ def _xlsx(path: str, sheet: str | None) -> Table:
         wb.close()
         raise ValueError(f"no sheet {sheet!r} in {path}; its sheets are: {', '.join(names)}")
     ws = wb[sheet] if sheet is not None else wb.worksheets[0]
-    detail = f"sheet {ws.title}" + (f" (of {', '.join(names)}; choose with --sheet)" if len(names) > 1 and sheet is None else "")
+    detail = f"sheet {ws.title}"
+    if len(names) > 1 and sheet is None:
+        detail += f" (of {', '.join(names)}; choose with --sheet)"
     total = ws.max_row if isinstance(ws.max_row, int) and ws.max_row > 1 else None
     table = Table("xlsx", detail, total, "row", iter(()))
 

@@ -40,7 +40,8 @@ class Tally:
     rows_imported: int = 0
     blank_rows: int = 0
     events: Counter = field(default_factory=Counter)
-    problems: dict[str, dict[str, ReasonCount]] = field(default_factory=lambda: {REJECTED: {}, DROPPED: {}, WRITTEN: {}})
+    problems: dict[str, dict[str, ReasonCount]] = field(
+        default_factory=lambda: {REJECTED: {}, DROPPED: {}, WRITTEN: {}})
     notes: dict[str, Counter] = field(default_factory=dict)
     notes_overflow: Counter = field(default_factory=Counter)
     sink: TextIO | None = None  # --rejects: every problem as one JSON line
@@ -88,7 +89,8 @@ class Tally:
         out = [f"import {self.source} ({self.detail}); header on row {self.header_row}",
                f"  columns: {self.columns}",
                f"rows read {self.rows_read:,} · imported {self.rows_imported:,} · "
-               f"rejected {self.rows_read - self.rows_imported:,}" + (f" · blank {self.blank_rows:,}" if self.blank_rows else ""),
+               f"rejected {self.rows_read - self.rows_imported:,}"
+               + (f" · blank {self.blank_rows:,}" if self.blank_rows else ""),
                f"events written {sum(self.events.values()):,}"
                + (": " + ", ".join(f"{k} {n:,}" for k, n in self.events.most_common()) if self.events else "")]
         for kind in (REJECTED, DROPPED, WRITTEN):

@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
+from streams.cleaning import _TICKET_ID  # the contract's own pattern, not a copy that could drift
+
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 # The documented default scale of 12345 return visits (回访): 非常满意 … 非常不满意. Anything else
@@ -20,7 +22,6 @@ NOT_EVALUATED = frozenset({"", "-", "/", "无", "空", "未评价", "未回访",
 TRUE_FLAGS = frozenset({"是", "y", "yes", "true", "1", "已撤件", "撤件", "已撤销", "撤销", "已撤回", "撤回", "√"})
 FALSE_FLAGS = frozenset({"否", "n", "no", "false", "0", "未撤件", "未撤销", "不撤件", "", "-", "/", "无"})
 
-_TICKET_ID = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
 # Excel writes a carriage return inside a cell as the literal escape _x000D_ (OOXML ST_Xstring);
 # exports that went through another tool keep it as text (78 of tipdm2020's 2,816 replies do).
 _OOXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")

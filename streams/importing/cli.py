@@ -14,8 +14,8 @@ def register(subparsers) -> None:
         "import", help="a platform export (.xlsx, .csv/.tsv, .jsonl; Chinese headers) -> contract events",
         description="Reads an export row by row and writes each ticket's created, replied, evaluated and withdrawn "
                     "events at their own times (or one snapshot per ticket). Ends with a summary on stderr: rows read, "
-                    "events written, rows rejected by reason with their row numbers. Exit 2 only when the file cannot "
-                    "be read or a required column is missing.")
+                    "events written, rows rejected by reason with their row numbers. Non-zero exit only when the "
+                    "file cannot be read, a required column is missing or the output closes early.")
     p.add_argument("file")
     out = p.add_mutually_exclusive_group()
     out.add_argument("-o", "--output", default="-", help="events JSONL to write (default: stdout)")

@@ -95,3 +95,32 @@ def test_the_report_counts_every_message_and_every_reply(exports, messages, name
     created = next(d for d in docs if d["event"] == "created" and d["ticket_id"] == str(first["id"]))
     assert created["title"] == first["title"].strip() and created["caller"] == first["user"]
     assert re.sub(r"\s+", "", created["content"]) == re.sub(r"\s+", "", first["content"].replace("_x000D_", ""))
+
+
+@pytest.mark.integration
+def test_imported_into_kafka_the_live_counters_equal_the_report(exports, messages, settings, tmp_path):
+    """The same export, once produced into the raw topic and counted by a worker, once reported from
+    the JSONL file: every figure agrees."""
+    from schemas.taxonomy import load_taxonomy
+    from streams.kafka import ensure_topics
+    from streams.snapshot import take_snapshot
+    from streams.store import CounterStore, connect
+    from tests.support import count_records, hotline, hotline_json, live_vs_batch, start_worker, wait_for_records
+
+    events = tmp_path / "events.jsonl"
+    hotline(["import", str(exports / "messages.xlsx"), "-o", str(events), "--channel", "网站", "--no-progress"],
+            settings)
+    ensure_topics(settings)
+    store = CounterStore(connect(settings.redis_url), settings.namespace, load_taxonomy())
+    worker = start_worker(settings)
+    try:
+        res = hotline(["import", str(exports / "messages.xlsx"), "--to-kafka", "--channel", "网站", "--no-progress"],
+                      settings)
+        assert f"rows read {len(messages):,}" in res.stderr.decode()
+        wait_for_records(store, count_records(events), workers=[worker])
+    finally:
+        worker.stop()
+    batch = hotline_json(["report", str(events), "--json"], settings)
+    live = take_snapshot(store, "all", "event")
+    assert batch["tickets"] == len(messages) and batch["replied"] == len(messages)
+    assert live_vs_batch(batch, live) == []

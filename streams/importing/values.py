@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 from datetime import date, datetime, time, timedelta, timezone
 
 from streams.cleaning import _TICKET_ID  # the contract's own pattern, not a copy that could drift
@@ -40,8 +41,7 @@ class BadValue(Exception):
     message: str
 
 
-@dataclass(frozen=True, slots=True)
-class Moment:
+class Moment(NamedTuple):  # a NamedTuple: built ~4 times per row, 3x cheaper than a frozen dataclass
     """A parsed time: Unix seconds for ordering, ISO-8601 with its offset for the contract."""
     ts: int
     iso: str
@@ -80,7 +80,8 @@ def ticket_id(value: object) -> str:
 def _moment(dt: datetime, date_only: bool = False) -> Moment:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=SHANGHAI)
-    dt = dt.replace(microsecond=0)
+    if dt.microsecond:
+        dt = dt.replace(microsecond=0)
     if not 2000 <= dt.year < 2100:
         raise BadValue("invalid_time", f"{dt.isoformat()} is outside 2000–2099")
     return Moment(int(dt.timestamp()), dt.isoformat(), date_only)
@@ -102,6 +103,13 @@ def moment(value: object, field: str) -> Moment | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return _serial(float(value), field)
     s = text(value)
+    if len(s) >= 16 and s[4] == "-" and s[7] == "-":
+        # Fast path for the common "2024-06-01 08:30:00" (and ISO with T/offset): 2.5 µs a time instead
+        # of 5.5 µs through the regex (with Moment a NamedTuple; timeit), ~4 times a row.
+        try:
+            return _moment(datetime.fromisoformat(s))
+        except ValueError:
+            pass
     if _SERIAL.fullmatch(s):
         return _serial(float(s), field)
     m = _TIME.fullmatch(s)

@@ -188,6 +188,10 @@ def build_parser() -> argparse.ArgumentParser:
         register_text(sub)
     except ImportError as exc:  # pragma: no cover
         logging.getLogger("hotline").debug("text commands unavailable: %s", exc)
+
+    from streams.importing.cli import register as register_import
+
+    register_import(sub)
     return p
 
 

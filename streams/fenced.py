@@ -51,6 +51,8 @@ def redis_error_kind(exc: BaseException) -> str:
         text = str(exc)
         if "maxmemory" in text:  # inside a script Redis reports OOM as "ERR ... used memory > 'maxmemory'"
             return "OOM"
+        if "read only replica" in text:  # and READONLY as "ERR You can't write against a read only replica"
+            return "READONLY"
         code = text.split(" ", 1)[0].upper()
         if code in ("OOM", "READONLY", "MISCONF", "BUSY", "NOSCRIPT", "LOADING", "MASTERDOWN", "CLUSTERDOWN",
                     "TRYAGAIN", "MOVED", "ASK"):

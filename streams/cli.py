@@ -205,6 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--namespace", required=True)
     s.set_defaults(func=cmd_rebuild)
 
+    from streams.study.cli import register as register_study
+
+    register_study(sub)
+
     try:
         from streams.text.cli import register as register_text
 

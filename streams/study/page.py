@@ -7,6 +7,7 @@ page prints on A4 (print CSS). Every text from the data goes through svg.esc().
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from pathlib import PurePath
 from typing import Callable, Iterable, Sequence
 
 from streams.counting import REPLY_TYPES
@@ -39,6 +40,7 @@ code.key{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:.7em;co
 .kpi .l{font-size:.85em;color:var(--muted)}
 .kpi .v{font-size:1.55em;font-weight:700;line-height:1.2}
 .kpi .s{font-size:.75em;color:var(--muted)}
+.kpi code.key{display:block;width:max-content;max-width:100%%;overflow:hidden;text-overflow:ellipsis;margin-top:1px}
 nav{font-size:.85em;margin:6px 0 0}
 nav a{color:#fff;opacity:.85;text-decoration:none;margin-right:10px;white-space:nowrap}
 section{background:#fff;border:1px solid var(--line);border-radius:6px;padding:14px 16px;margin:14px 0}
@@ -61,6 +63,8 @@ td.t{white-space:normal;min-width:12em;text-align:left}
 footer{font-size:.8em;color:var(--muted);text-align:center;margin-top:20px}
 @media (max-width:760px){
  .fig{grid-template-columns:1fr}
+ .chart{overflow-x:auto}
+ .chart svg{min-width:420px}
  header h1{font-size:1.25em}
  main{padding:8px}
  section{padding:10px}
@@ -379,7 +383,7 @@ def render(fig: F.StudyFigures, generated_at: datetime | None = None) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>12345 热线诉求分析 · {esc(period)}</title><style>{CSS}</style></head><body>"
         f'<header><div class="in"><h1>12345 热线诉求分析报告</h1>'
-        f"<p>{esc(period)} · 来源 {esc(rep['source'])} · 生成于 {esc(when)}（上海时间） {key(rep['schema'])}</p>"
+        f"<p>{esc(period)} · 来源 {esc(PurePath(rep['source']).name)} · 生成于 {esc(when)}（上海时间） {key(rep['schema'])}</p>"
         f"<nav>{nav}</nav></div></header>"
         f"<main>{kpis(rep)}{''.join(sections)}"
         "<footer>hotline-streams · hotline study · 图表为服务器端生成的内联 SVG，离线可读</footer></main></body></html>\n")

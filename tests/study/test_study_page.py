@@ -141,3 +141,24 @@ def test_cli_writes_the_page_and_pdf_needs_chromium(tmp_path, capsys, monkeypatc
     html = out.read_text(encoding="utf-8")
     assert_self_contained(html)
     assert '<div class="v">6</div>' in html
+
+
+def test_on_a_replica_the_page_agrees_with_hotline_report(tmp_path):
+    """Same Processor, same summarize(): the study's JSON is `hotline report --json`, field for field."""
+    import json
+
+    from streams.cli import _processor
+    from streams.settings import Settings
+    from streams.study.page import pct
+    from tests.support import hotline
+
+    events = tmp_path / "g.jsonl"
+    hotline(["generate", "--tickets", "3000", "--seed", "5", "--mode", "lifecycle", "-q", "-o", str(events)])
+    report = json.loads(hotline(["report", str(events), "--json"]).stdout)
+    fig = F.study_file(str(events), _processor(Settings.from_env(), emit_records=True))
+    assert fig.report == report
+    assert sum(fig.times.by_month.values()) == report["tickets"] == 3000
+    assert fig.times.off_hours == report["off_hours"]
+    html = render(fig)
+    assert f'<div class="v">{pct(report["off_hours_share"])}</div>' in html
+    assert f'<div class="v">{report["tickets"]:,}</div>' in html

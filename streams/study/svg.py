@@ -242,7 +242,7 @@ def scatter(points: Sequence[Point], *, title: str, x_label: str, y_label: str, 
         for e in range(int(lo), int(hi) + 1):
             x = left + (e - lo) / (hi - lo) * plot_w
             c.line(x, top_pad, x, top_pad + plot_h)
-            c.text(x, top_pad + plot_h + 14, f"{10 ** e:,}", 10, "middle", MUTED_INK)
+            c.text(x, top_pad + plot_h + 14, f"{10 ** e:,}", 10, "end" if e == int(hi) else "middle", MUTED_INK)
     c.text(left + plot_w / 2, height - 6, x_label, 11, "middle")
     c.text(12, top_pad + plot_h / 2, y_label, 11, "middle", extra=f' transform="rotate(-90 12 {_num(top_pad + plot_h / 2)})"')
     by_y = sorted(points, key=lambda p: p.y)
@@ -251,8 +251,11 @@ def scatter(points: Sequence[Point], *, title: str, x_label: str, y_label: str, 
         if log_x and p.x <= 0:
             continue
         c.circle(px(p.x), py(min(max(p.y, y0), y1)), 5, _BAR_FILL.get(p.style, MAIN), f"{p.label}: {p.x:,.0f}, {p.y:.2f}")
-        if id(p) in shown:
-            c.text(px(p.x) + 7, py(min(max(p.y, y0), y1)) + 4, clip(p.label, 10, 90), 10, fill=MUTED_INK)
+        if id(p) in shown:  # label right of the point, or left of it where it would leave the chart
+            label = clip(p.label, 10, 90)
+            right = px(p.x) + 7 + text_width(label, 10) <= width
+            c.text(px(p.x) + (7 if right else -7), py(min(max(p.y, y0), y1)) + 4, label, 10,
+                   "start" if right else "end", MUTED_INK)
     if not points:
         c.text(left + 8, top_pad + 20, "无数据", 12, fill=MUTED_INK)
     return c.render()

@@ -180,8 +180,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_rebuild)
 
     from streams.dlq import register as register_dlq
+    from streams.study.cli import register as register_study
 
     register_dlq(sub)
+    register_study(sub)
     try:
         from streams.text.cli import register as register_text
 

@@ -52,13 +52,14 @@ class MemoryPipeline:
         for rec in records:
             batch.append(rec)
             if len(batch) >= batch_size:
-                self._run(batch)
+                self.feed_batch(batch)
                 batch = []
         if batch:
-            self._run(batch)
+            self.feed_batch(batch)
         return self
 
-    def _run(self, batch: list[bytes]) -> BatchResult:
+    def feed_batch(self, batch: list[bytes]) -> BatchResult:
+        """Process one batch; the BatchResult is returned for callers that look further (the study)."""
         cutoff = self.watermark - self.processor.orphan_horizon_s if self.watermark else None
         expired = [t for t, at in self.waiting.items() if cutoff is not None and at < cutoff]
         result = self.processor.process(self.processor.prepare(batch), self.states, groups=self.groups,

@@ -6,11 +6,12 @@ from pathlib import Path
 
 
 def cmd_study(args) -> int:
-    from streams.cli import _processor, _settings, _store
+    from streams import wiring
+    from streams.settings import Settings
     from streams.study.figures import Period, StudyFigures, month_period, study_file
     from streams.study.page import render
 
-    settings = _settings()
+    settings = Settings.from_env()
     if args.live == bool(args.file):
         raise ValueError("give either a FILE.jsonl or --live")
     if args.live:
@@ -18,11 +19,11 @@ def cmd_study(args) -> int:
             raise ValueError("--month needs a file: live counters keep windows (1h, 24h, 7d, 30d, all), not months")
         from streams.snapshot import take_snapshot
 
-        rep = take_snapshot(_store(settings, args.namespace), args.window or "30d", settings.window_clock)
+        rep = take_snapshot(wiring.counter_store(settings, args.namespace), args.window or "30d", settings.window_clock)
         fig = StudyFigures(rep, Period(rep["window"]), live=True)
     else:
         period = month_period(args.month) if args.month else Period()
-        fig = study_file(args.file, _processor(settings, args.model, emit_records=True), period,
+        fig = study_file(args.file, wiring.processor(settings, args.model, emit_records=True), period,
                          hot_window=args.window or "30d")
     out = Path(args.output)
     out.write_text(render(fig), encoding="utf-8")

@@ -26,7 +26,8 @@ from streams.counting import REPLY_TYPES, add_into, fields_of
 from streams.enrich import WORK_END_S, WORK_START_S
 from streams.generate import calibration as published
 from streams.pipeline import Processor
-from streams.report import chunks, read_records
+from streams.records import chunks, read_records
+from streams.testing import MemoryPipeline
 from streams.summary import summarize
 from streams.text.hot import HotIssueTracker, parse_window
 
@@ -121,10 +122,8 @@ class StudyPass:
         self.period = period
         self.hot_span = int(parse_window(hot_window).total_seconds())
         self.hot_window = hot_window
-        self.states: dict = {}
-        self.groups: dict = {}
+        self.pipe = MemoryPipeline(processor, keep_outputs=False)  # the report's pipeline, states and all
         self.fields: dict[str, int] = {}
-        self.pipeline: dict[str, int] = {}
         self.times = TimeProfile()
         self.texts: list[Text] = []
         self._texted: set[str] = set()
@@ -132,10 +131,7 @@ class StudyPass:
         self._pruned_at = 0
 
     def feed(self, batch: list[bytes]) -> None:
-        result = self.processor.process(self.processor.prepare(batch), self.states, groups=self.groups)
-        self.states.update(result.states)
-        self.groups.update(result.groups)
-        add_into(self.pipeline, result.pipeline)
+        result = self.pipe.feed_batch(batch)
         for inc in result.increments:
             if inc.at in self.period:
                 add_into(self.fields, fields_of(inc))
@@ -161,7 +157,7 @@ class StudyPass:
             self._pruned_at = len(self.texts)
 
     def result(self, source: str) -> StudyFigures:
-        rep = summarize(self.fields, self.pipeline, source=source, window=self.period.label,
+        rep = summarize(self.fields, self.pipe.pipeline, source=source, window=self.period.label,
                         window_end=self.period.until)
         if self.period.until is not None:
             end = self.period.until
@@ -175,7 +171,7 @@ class StudyPass:
 def study_records(records: Iterable[bytes], processor: Processor, period: Period = Period(),
                   hot_window: str = "30d", source: str = "-") -> StudyFigures:
     sp = StudyPass(processor, period, hot_window)
-    for batch in chunks(iter(records)):
+    for batch in chunks(iter(records), 2000):
         sp.feed(batch)
     return sp.result(source)
 

@@ -147,7 +147,7 @@ def test_on_a_replica_the_page_agrees_with_hotline_report(tmp_path):
     """Same Processor, same summarize(): the study's JSON is `hotline report --json`, field for field."""
     import json
 
-    from streams.cli import _processor
+    from streams.wiring import processor as _processor
     from streams.settings import Settings
     from streams.study.page import pct
     from tests.support import hotline

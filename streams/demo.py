@@ -88,12 +88,11 @@ def live_view(store, total: int, metrics_url: str) -> str:
 
 
 def run_demo(args) -> int:
-    from schemas.taxonomy import load_taxonomy
     from streams.kafka import ensure_topics, replay
     from streams.records import iter_file
     from streams.report import format_table
     from streams.snapshot import take_snapshot
-    from streams.store import CounterStore, connect
+    from streams import wiring
 
     base = Settings.from_env()
     out = sys.stderr if args.json else sys.stdout
@@ -138,7 +137,7 @@ def run_demo(args) -> int:
         procs.append(_spawn([sys.executable, "-m", "streams.cli", "hotspots"], env, os.path.join(workdir, "hotspots.log")))
         host, port = settings.exporter_host_port
         wait_port(port, 30, procs[1], "exporter")
-        store = CounterStore(connect(redis_url), namespace, load_taxonomy())
+        store = wiring.counter_store(settings, namespace)  # TLS CA and AUTH as every other command
         records = list(iter_file(sample))
         print(f"replaying {len(records):,} records; metrics at http://{host}:{port}/metrics", file=out, flush=True)
         if args.once:

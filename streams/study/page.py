@@ -224,7 +224,7 @@ def withdrawals(rep: dict) -> str:
 
 def satisfaction(sid: str, title: str, keys: str, name_zh: str, name_en: str, breakdown: dict,
                  overall: float | None) -> str:
-    rows = [r for r in F.evaluation_rows(breakdown)]
+    rows = F.evaluation_rows(breakdown)
     rated = [r for r in rows if r["evaluated"]]
     bars = [Bar(r["name"], r["satisfaction_mean"], "pale" if r["few"] else "main") for r in rated]
     chart = hbar_chart(bars, title=title, fmt=lambda v: f"{v:.2f}", ticks=[0, 1, 2, 3, 4, 5],
@@ -314,7 +314,9 @@ def comparison(rep: dict) -> str:
         if isinstance(p, str) or p is None or c is None or r["key"] == "tickets":
             return ""
         d = c - p
-        return f"{100 * d:+.2f} 个百分点" if r["kind"] == "share" else (f"{d:+,}" if r["kind"] == "count" else f"{d:+.2f}")
+        if r["kind"] == "share":
+            return f"{round(100 * d, 2) + 0.0:+.2f} 个百分点"  # + 0.0: no "-0.00"
+        return f"{d:+,}" if r["kind"] == "count" else f"{round(d, 2) + 0.0:+.2f}"
 
     body = "".join(
         f"<tr><td>{esc(r['label'])}</td><td><code class=\"key\">{esc(r['key'])}</code></td>"

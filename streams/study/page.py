@@ -76,7 +76,15 @@ footer{font-size:.8em;color:var(--muted);text-align:center;margin-top:20px}
  header code.key{background:#eef2f6;color:var(--muted)}
  nav{display:none}
  section{border:none;border-top:1px solid var(--line);border-radius:0;padding:8px 0;margin:8px 0}
+ .fig{grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:10px}
+ .fig.stack{grid-template-columns:1fr}
+ .fig.stack .chart svg{max-width:60%%}
+ .chart{overflow:visible}
+ .chart svg{min-width:0}
+ .kpis{grid-template-columns:repeat(4,1fr)}
  .tbl{max-height:none;overflow:visible}
+ table{font-size:10px}
+ th,td{padding:1px 4px}
  th{position:static}
  .chart,.kpi,tr{break-inside:avoid}
  h2{break-after:avoid}
@@ -262,7 +270,8 @@ def reply_types(rep: dict) -> str:
     tbl = table([("事项", "item"), ("答复", "replied")] + [(REPLY_TYPE_ZH[t], t) for t in REPLY_TYPES],
                 [[r["item"], num(r["replied"])] + [pct(r["shares"][t]) for t in REPLY_TYPES] for r in rows])
     overall = " · ".join(f"{REPLY_TYPE_ZH[t]} {pct(rep['reply_type_shares'][t])}" for t in REPLY_TYPES)
-    return section("replies", "各事项答复类型", "by_item.reply_type_shares", chart, tbl, f"全部答复：{esc(overall)}。")
+    return section("replies", "各事项答复类型", "by_item.reply_type_shares", chart, tbl, f"全部答复：{esc(overall)}。",
+                   stack=True)
 
 
 def hot(fig: F.StudyFigures) -> str:

@@ -42,7 +42,8 @@ def register(subparsers) -> None:
     s.add_argument("file", nargs="?", help="contract events (JSONL), as `hotline generate` or `hotline import` write")
     s.add_argument("--live", action="store_true", help="read the live counters (Redis) instead of a file")
     s.add_argument("--window", help="live: 1h, 24h, 7d, 30d or all (default 30d); "
-                                     "file: the hot issues' window ending at the period's end (default 30d)")
+                                     "file: the hot issues' window, ending at the file's last ticket (default 30d; "
+                                     "with --month, the month)")
     s.add_argument("--month", help="file: only this month's facts, YYYY-MM (Asia/Shanghai)")
     s.add_argument("-o", "--output", required=True, help="the HTML file to write")
     s.add_argument("--pdf", action="store_true", help="also print it to PDF next to it (needs Chromium)")

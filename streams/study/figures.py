@@ -120,8 +120,10 @@ class StudyPass:
             raise ValueError("the study needs a Processor built with emit_records=True (it reads the ticket texts)")
         self.processor = processor
         self.period = period
-        self.hot_span = int(parse_window(hot_window).total_seconds())
-        self.hot_window = hot_window
+        if period.since is not None and period.until is not None:  # a month's hot issues are the month's
+            self.hot_span, self.hot_window = period.until - period.since, period.label
+        else:
+            self.hot_span, self.hot_window = int(parse_window(hot_window).total_seconds()), hot_window
         self.pipe = MemoryPipeline(processor, keep_outputs=False)  # the report's pipeline, states and all
         self.fields: dict[str, int] = {}
         self.times = TimeProfile()

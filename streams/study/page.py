@@ -76,7 +76,15 @@ footer{font-size:.8em;color:var(--muted);text-align:center;margin-top:20px}
  header code.key{background:#eef2f6;color:var(--muted)}
  nav{display:none}
  section{border:none;border-top:1px solid var(--line);border-radius:0;padding:8px 0;margin:8px 0}
+ .fig{grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:10px}
+ .fig.stack{grid-template-columns:1fr}
+ .fig.stack .chart svg{max-width:60%%}
+ .chart{overflow:visible}
+ .chart svg{min-width:0}
+ .kpis{grid-template-columns:repeat(4,1fr)}
  .tbl{max-height:none;overflow:visible}
+ table{font-size:10px}
+ th,td{padding:1px 4px}
  th{position:static}
  .chart,.kpi,tr{break-inside:avoid}
  h2{break-after:avoid}
@@ -224,7 +232,7 @@ def withdrawals(rep: dict) -> str:
 
 def satisfaction(sid: str, title: str, keys: str, name_zh: str, name_en: str, breakdown: dict,
                  overall: float | None) -> str:
-    rows = [r for r in F.evaluation_rows(breakdown)]
+    rows = F.evaluation_rows(breakdown)
     rated = [r for r in rows if r["evaluated"]]
     bars = [Bar(r["name"], r["satisfaction_mean"], "pale" if r["few"] else "main") for r in rated]
     chart = hbar_chart(bars, title=title, fmt=lambda v: f"{v:.2f}", ticks=[0, 1, 2, 3, 4, 5],
@@ -262,7 +270,8 @@ def reply_types(rep: dict) -> str:
     tbl = table([("事项", "item"), ("答复", "replied")] + [(REPLY_TYPE_ZH[t], t) for t in REPLY_TYPES],
                 [[r["item"], num(r["replied"])] + [pct(r["shares"][t]) for t in REPLY_TYPES] for r in rows])
     overall = " · ".join(f"{REPLY_TYPE_ZH[t]} {pct(rep['reply_type_shares'][t])}" for t in REPLY_TYPES)
-    return section("replies", "各事项答复类型", "by_item.reply_type_shares", chart, tbl, f"全部答复：{esc(overall)}。")
+    return section("replies", "各事项答复类型", "by_item.reply_type_shares", chart, tbl, f"全部答复：{esc(overall)}。",
+                   stack=True)
 
 
 def hot(fig: F.StudyFigures) -> str:
@@ -314,7 +323,9 @@ def comparison(rep: dict) -> str:
         if isinstance(p, str) or p is None or c is None or r["key"] == "tickets":
             return ""
         d = c - p
-        return f"{100 * d:+.2f} 个百分点" if r["kind"] == "share" else (f"{d:+,}" if r["kind"] == "count" else f"{d:+.2f}")
+        if r["kind"] == "share":
+            return f"{round(100 * d, 2) + 0.0:+.2f} 个百分点"  # + 0.0: no "-0.00"
+        return f"{d:+,}" if r["kind"] == "count" else f"{round(d, 2) + 0.0:+.2f}"
 
     body = "".join(
         f"<tr><td>{esc(r['label'])}</td><td><code class=\"key\">{esc(r['key'])}</code></td>"

@@ -8,7 +8,7 @@ import pytest
 from streams.generate import calibration
 from streams.study import figures as F
 from streams.testing import MemoryPipeline
-from tests.study.events import EVENTS, Processor, processor
+from tests.study.events import EVENTS, Processor, ev, processor
 from streams.study.figures import Text
 
 H = 3600
@@ -161,3 +161,16 @@ def test_hot_issues_rank_a_burst_and_draw_its_trend():
     assert sum(top["daily"]) == 5 and len(top["daily"]) == 7
     assert top["daily"] == [0, 1, 1, 1, 1, 1, 0]
     assert "message_ids" not in top  # ticket ids stay off the published page
+
+
+def test_a_months_hot_issues_are_the_months():
+    """July has 31 days: a 30-day window would drop 1 July; the month's own span keeps it."""
+    burst = [ev(f"J{i}", "created", f"2024-07-{d:02d}T10:00:00", category="环境保护", title="工地夜间施工噪音扰民",
+                content="工地夜间施工噪音很大影响休息") for i, d in enumerate((1, 1, 1, 31))]
+    burst += [ev("Jun", "created", "2024-06-30T10:00:00", category="环境保护", title="工地夜间施工噪音扰民",
+                 content="工地夜间施工噪音很大影响休息")]
+    fig = F.study_records(EVENTS + burst, processor(), F.month_period("2024-07"))
+    assert fig.hot_window == "2024-07"
+    top = fig.hot[0]
+    assert top["count"] == 4 and top["count_previous_window"] == 1
+    assert len(top["daily"]) == 31 and top["daily"][0] == 3 and top["daily"][-1] == 1

@@ -162,3 +162,19 @@ def test_on_a_replica_the_page_agrees_with_hotline_report(tmp_path):
     html = render(fig)
     assert f'<div class="v">{pct(report["off_hours_share"])}</div>' in html
     assert f'<div class="v">{report["tickets"]:,}</div>' in html
+
+
+@pytest.mark.parametrize("content", [b"", b"not json\n{\"ticket_id\": 1}\n"])
+def test_an_empty_or_all_rejected_file_still_makes_a_page(content, tmp_path):
+    f = tmp_path / "e.jsonl"
+    f.write_bytes(content)
+    out = tmp_path / "o.html"
+    assert main(["study", str(f), "-o", str(out)]) == 0
+    html = out.read_text(encoding="utf-8")
+    assert_self_contained(html)
+    assert '<div class="v">0</div>' in html
+    assert "无数据" in html
+    for root in svgs(html):
+        ET.tostring(root)  # well-formed
+    if content:
+        assert "invalid_json" in html  # rejected records are reported, never dropped silently

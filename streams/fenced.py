@@ -191,12 +191,18 @@ class FencedCounter:
                 b.prepared = self.processor.prepare([b.raws[i] for i in b.chosen])
         while pending:
             ready: list[tuple[PartitionBatch, PartitionView, BatchResult, list[int]]] = []
+            # Repeat groups span partitions: a batch computed after another of this round sees the
+            # groups that one will have written (and expects them in Redis), so the two do not
+            # refuse each other and recompute, which would send their side outputs twice.
+            written: dict[str, tuple] = {}
             for b in pending:
                 view = self._read(b)
                 hole = self._hole(b, view)
                 if hole is not None:
                     done.refilled += self._refill(b, *hole, done)
                     view = self._read(b)
+                for key in set(b.prepared.group_keys) & written.keys():
+                    view.groups[key], view.group_raw[key] = written[key]
                 fresh = [o for o in b.offsets if o > view.hwm]
                 done.skipped += len(b.offsets) - len(fresh)
                 if not fresh:
@@ -207,6 +213,8 @@ class FencedCounter:
                 result = self.processor.process(prep, view.states, sources, groups=view.groups,
                                                 orphan_before=view.orphan_before, waiting=view.waiting or ())
                 ready.append((b, view, result, fresh))
+                for key, group in result.groups.items():
+                    written[key] = (group, self.store.codec.encode_group(group))
             # Side outputs of every partition first, in one flush: if we die after this, the batch
             # is redone and they are sent twice (at-least-once on those topics); counters move once.
             self._send([r for _, _, r, _ in ready])

@@ -7,11 +7,12 @@ Pipeline per message (all incremental, event-time driven, no global re-clusterin
    Jaccard >= ``dup_similarity`` makes this message another *post of the same complaint* and it
    joins that post's cluster directly (the same message posted twice with a word changed, or
    the same letter sent with the estate renamed, is one complaint);
-1. anchors: the named places/organisations of the title (魅力之城, 涉外经济学院: a name before
-   a suffix such as 小区/学院/公司, learned and then also recognised without the suffix) paired
-   with the message's problem terms; a cluster sharing a name and at least ``anchor_terms``
-   problem terms with the message is joined, and two clusters that come to share a name and
-   ``anchor_terms`` problem terms are merged (one estate's night stalls, fumes and shop noise
+1. anchors: the named places/organisations of the title (魅力之城, 涉外经济学院: whole words
+   before a suffix such as 小区/学院/公司, learned and then also recognised without the suffix)
+   paired with the message's problem features (title bigrams without names and generic words,
+   plus its strongest content terms); a cluster sharing a name and at least ``anchor_terms``
+   problem features with the message is joined, and two clusters that come to share a name and
+   ``anchor_terms`` problem features are merged (one estate's night stalls, fumes and shop noise
    were two clusters at #4 and #11 of the 2019 year view);
 2. key terms: jieba tokens (domain dictionary, stop words removed) of the title (counted
    twice) and the first ``content_chars`` characters; each term weighted tf × idf, idf from a
@@ -24,16 +25,16 @@ Pipeline per message (all incremental, event-time driven, no global re-clusterin
    term profile (its most frequent key terms); join the best cluster at or above
    ``threshold``, otherwise start a new cluster.
 
-Memory is bounded: clusters not seen for ``horizon`` are evicted (with their LSH entries and
-day buckets); at most ``max_clusters`` are kept (least recently seen evicted first), and each
+Memory is bounded: clusters not seen for ``horizon`` are evicted (with their LSH, near-duplicate
+and name entries, and day buckets); learned names are capped at ``max_names``; at most ``max_clusters`` are kept (least recently seen evicted first), and each
 cluster keeps at most ``max_members`` recent members.
 
 Heat of a cluster in a window = posts + 0.5·max(0, n − n_prev) + log1p(likes), where posts
 are its messages in the window (each one a contact the hotline handled), n the distinct
 complaints among them (near-duplicate posts are one complaint), n_prev the complaints in the
 window before: growth counts complaints, so a reposting spree is not growth; likes are those of
-its messages in the window.  `top()` reports both `count` (posts) and `complaints`.  Deterministic: no salted hashes (crc32, code-point
-hashes), ties broken by id.
+its messages in the window.  `top()` reports both `count` (posts) and `complaints`.
+Deterministic: no salted hashes (crc32, code-point hashes), ties broken by id.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from collections import Counter, OrderedDict, defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from .neardup import _letters, _shingles, minhash
+from .neardup import signature
 from .segment import get_tokenizer, normalize, tokens
 
 __all__ = ["HotIssueTracker", "HotCluster", "parse_window", "parse_time"]
@@ -183,12 +184,10 @@ class HotIssueTracker:
         sig = [min((a * h + b) % _PRIME for h in hashes) for a, b in self._perm]
         return {(i, hash(tuple(sig[i * self.rows:(i + 1) * self.rows]))) for i in range(self.bands)}
 
-    def _dup_signature(self, title: str, content: str) -> tuple[int, ...] | None:
-        cps = _letters(content)
-        if len(cps) < 8:
-            cps = _letters(title + content)
-        hashes = _shingles(cps)
-        return minhash(hashes, _DUP_BANDS * _DUP_ROWS) if len(hashes) else None
+    @staticmethod
+    def _dup_signature(title: str, content: str) -> tuple[int, ...] | None:
+        values = _DUP_BANDS * _DUP_ROWS
+        return signature(content, values) or signature(title + content, values)
 
     @staticmethod
     def _dup_keys(sig) -> set:
@@ -216,7 +215,7 @@ class HotIssueTracker:
         found |= self._learned_in(title)
         if not found:
             found = self._learned_in(content[:80])
-        for name in found:
+        for name in sorted(found):
             self._learn(name, t)
         # A name in many live clusters names nothing in particular (a big estate has ~10 issues a year).
         return {n for n in found if len(self._by_name.get(n, ())) < self.max_name_clusters}
@@ -247,7 +246,7 @@ class HotIssueTracker:
         油烟直排 and share 油烟 only below the word level), plus its strongest key terms of the
         content (强制实习 and 组织外出打工 of one college share 学生 学校 there)."""
         rest = title
-        for name in sorted(names, key=len, reverse=True):
+        for name in sorted(names, key=lambda n: (-len(n), n)):
             rest = rest.replace(name, "|")
         rest = _ADMIN.sub("|", rest)
         out = set()
@@ -379,8 +378,8 @@ class HotIssueTracker:
                 index[key].add(best)
             own |= new
         if problem:
-            for name in names:
-                c.anchors.setdefault(name, Counter()).update(problem)
+            for name in sorted(names):  # sorted: Counter ties keep insertion order, str hashes are salted
+                c.anchors.setdefault(name, Counter()).update(sorted(problem))
                 self._by_name[name].add(best)
                 if len(c.anchors[name]) > 4 * self.problem_terms:  # bounded
                     c.anchors[name] = Counter(dict(c.anchors[name].most_common(2 * self.problem_terms)))
@@ -407,7 +406,7 @@ class HotIssueTracker:
     def _anchored(self, names: set[str], problem) -> int | None:
         """The cluster sharing a named place and at least anchor_terms problem terms, if any."""
         candidates = set()
-        for name in names:
+        for name in sorted(names):
             candidates |= self._by_name.get(name, set())
         best, best_shared = None, self.anchor_terms - 1
         for cid in sorted(candidates):
@@ -439,7 +438,7 @@ class HotIssueTracker:
         the oldest cluster id survives (so a cluster id is stable once an issue is known)."""
         c = self._clusters[cid]
         group = {cid}
-        for name in names:
+        for name in sorted(names):
             mine = {t for t, _ in c.anchors.get(name, Counter()).most_common(self.problem_terms)}
             for other in sorted(self._by_name.get(name, set()) - group):
                 theirs = self._clusters[other].anchors.get(name, Counter())

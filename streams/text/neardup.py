@@ -27,7 +27,8 @@ import re
 
 import numpy as np
 
-__all__ = ["SHINGLE", "ROWS", "normalise", "shingle_hashes", "minhash", "jaccard", "repeat_key"]
+__all__ = ["SHINGLE", "ROWS", "MIN_CHARS", "normalise", "shingle_hashes", "minhash", "signature", "jaccard",
+           "repeat_key"]
 
 SHINGLE = 3
 ROWS = 3  # chosen on the tuning half of the labelled pairs, see streams/text/evaluate_neardup.py
@@ -109,10 +110,17 @@ def jaccard(a: str | None, b: str | None) -> float:
     return len(sa & sb) / len(sa | sb)
 
 
-def repeat_key(text: str | None, rows: int = ROWS) -> str | None:
-    """One group key shared by near-duplicates (probability J**rows); None for too-short texts."""
+def signature(text: str | None, values: int) -> tuple[int, ...] | None:
+    """`values` MinHash values of the text's shingles; None for texts under MIN_CHARS letters."""
     cps = _letters(text)
     if len(cps) < MIN_CHARS:
         return None
-    sig = minhash(_shingles(cps), rows)
+    return minhash(_shingles(cps), values)
+
+
+def repeat_key(text: str | None, rows: int = ROWS) -> str | None:
+    """One group key shared by near-duplicates (probability J**rows); None for too-short texts."""
+    sig = signature(text, rows)
+    if sig is None:
+        return None
     return hashlib.blake2b(repr(sig).encode(), digest_size=8).hexdigest()

@@ -93,5 +93,82 @@ def test_real_hot_issue_found(tipdm):
     for r in rows:
         tracker.add(r["id"], r["created_at"], r["title"], r["content"], r.get("likes", 0))
     top = tracker.top(rows[-1]["created_at"], "365d", 10)
-    assert "捆绑" in top[0]["key_terms"] and "车位" in top[0]["key_terms"]
-    assert top[0]["count"] >= 30
+    # the two issues the competition's reference answer puts first, each once, with their posts
+    bundling = [c for c in top if "捆绑" in c["key_terms"] and "车位" in c["key_terms"]]
+    mixing_plant = [c for c in top if "丽发新城" in c["title"] or "搅拌" in " ".join(c["key_terms"])]
+    assert len(bundling) == 1 and bundling[0]["count"] >= 30
+    assert len(mixing_plant) == 1 and mixing_plant[0]["count"] >= 30
+    assert {top[0]["cluster_id"], top[1]["cluster_id"]} == {bundling[0]["cluster_id"], mixing_plant[0]["cluster_id"]}
+
+
+NIGHT_STALLS = "每天晚上十点以后楼下的夜宵摊在人行道上摆桌子，烧烤油烟熏得住户不能开窗，吵闹声持续到凌晨两点，多次投诉没有效果。"
+
+
+def test_a_message_posted_twice_with_a_word_changed_is_one_complaint_with_two_posts():
+    tracker = HotIssueTracker()
+    a = tracker.add(1, T0, "金沙湾小区楼下夜宵摊扰民", NIGHT_STALLS)
+    b = tracker.add(2, T0 + timedelta(hours=5), "金沙湾小区夜宵摊油烟太大", NIGHT_STALLS.replace("两点", "三点"))
+    tracker.add(3, T0 + timedelta(hours=6), "咨询公积金提取", "想咨询住房公积金提取需要什么材料。")
+    assert a == b
+    top = tracker.top(T0 + timedelta(days=1), "7d")
+    assert [(c["count"], c["complaints"]) for c in top] == [(2, 1)]
+
+
+def test_one_estate_one_problem_in_different_words_is_one_issue_other_problems_and_estates_are_not():
+    tracker = HotIssueTracker()
+    msgs = [
+        ("翠湖花园小区楼下烧烤夜宵摊油烟扰民", "小区一楼的烧烤店和夜宵摊每晚经营到深夜，油烟直接排放，住户苦不堪言。"),
+        ("翠湖花园临街门面油烟直排扰民", "临街的餐饮门面没有专用烟道，油烟往楼上飘，晚上还有喝酒吵闹。"),
+        ("翠湖花园底层商铺夜宵摊噪音扰民", "底层商铺改成夜宵摊位，每天凌晨还在营业，噪音很大影响休息。"),
+        ("翠湖花园楼板开裂漏水", "交房一年楼板和墙面多处开裂，下雨天漏水严重，开发商不予维修。"),
+        ("锦绣家园小区楼下烧烤夜宵摊油烟扰民", "锦绣家园楼下烧烤店每晚营业到深夜，油烟噪音扰民，请城管处理。"),
+    ]
+    ids = [tracker.add(i, T0 + timedelta(days=i), t, c) for i, (t, c) in enumerate(msgs)]
+    final = {tracker.add(10 + i, T0 + timedelta(days=6, hours=i), t, c) for i, (t, c) in enumerate(msgs[:3])}
+    assert len(final) == 1  # the three wordings of the stalls/fumes/noise issue end in one cluster
+    stalls = final.pop()
+    assert ids[3] != stalls and ids[4] != stalls  # cracked floors; the other estate's stalls
+    assert ids[3] != ids[4]
+
+
+def test_top_keeps_the_fields_the_live_hotspots_publish():
+    tracker = HotIssueTracker()
+    _feed(tracker, _topic_msgs())
+    for c in tracker.top(T0 + timedelta(days=1), timedelta(days=7), 10):
+        assert {"title", "key_terms", "count", "first_seen", "last_seen", "heat", "likes", "complaints"} <= set(c)
+
+
+@pytest.mark.shared
+def test_year_view_purity_and_recall_against_the_hand_labelled_2019_issues(tipdm):
+    """Measured (docs/text.md): top-20 mean purity 0.901, issue recall 0.76 (19 of 25 pooled real
+    issues), 1 duplicate.  Held here with a margin: purity >= 0.85, recall >= 0.70, <= 1 duplicate."""
+    from streams.text.evaluate_hot import load_labels, score, year_view
+
+    view = year_view("messages_with_votes.jsonl", 20)
+    result = score(view, load_labels("messages_with_votes.jsonl"))
+    assert result["mean_purity"] >= 0.85
+    assert result["issue_recall"] >= 0.70
+    assert result["duplicates"] <= 1
+    issues = [r["issue"] for r in result["rows"]]
+    # the two defects of issue 13: one estate's night stalls twice, the college not in the top 15
+    assert issues.count("魅力之城临街商铺夜宵摊油烟噪音") == 1
+    assert "涉外经济学院强制学生实习外出打工" in issues[:15]
+
+
+def test_clusters_do_not_depend_on_the_process_hash_seed():
+    # str hashes are salted per process: sets of names/problem features must not decide anything
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import streams
+
+    code = ("from tests.text.test_hot import _feed, _topic_msgs, NIGHT_STALLS, T0\n"
+            "from datetime import timedelta\nfrom streams.text.hot import HotIssueTracker\n"
+            "t = HotIssueTracker()\nmsgs = _topic_msgs() + [(T0 + timedelta(hours=i), f'翠湖花园夜宵摊{w}扰民', NIGHT_STALLS[i:], 0)"
+            " for i, w in enumerate(['油烟', '噪音', '烧烤'])]\n"
+            "print(_feed(t, msgs), [(c['cluster_id'], c['count'], c['heat']) for c in t.top(T0 + timedelta(days=1), '7d')])")
+    root = str(Path(streams.__file__).parents[1])
+    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root,
+                           env={"PYTHONHASHSEED": seed, "PYTHONPATH": root}).stdout for seed in ("1", "2", "3")}
+    assert len(outs) == 1

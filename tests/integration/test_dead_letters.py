@@ -26,7 +26,8 @@ def test_replay_dead_letters_oversized_lines_and_a_redrive_counts_the_orphans_on
     settings = settings.with_(orphan_horizon_days=1)
     ensure_topics(settings)
     early_reply = json.dumps({"ticket_id": "Z", "event": "replied", "event_time": "2024-03-01T10:00:00",
-                              "replied_at": "2024-03-01T10:00:00", "reply": "经现场核实，已整改"}).encode()
+                              "replied_at": "2024-03-01T10:00:00", "reply": "经现场核实，已整改"},
+                             ensure_ascii=False).encode()
     huge = b'{"ticket_id": "H", "event": "created", "content": "' + b"x" * 3_000_000 + b'"}'
     later = [created(f"L{i}", f"2024-03-05T10:{i:02d}:00") for i in range(20)]
     path = tmp_path / "batch.jsonl"

@@ -23,15 +23,17 @@ TICKETS = 6000
 
 @pytest.fixture(scope="module")
 def shuffled(tmp_path_factory):
-    """A lifecycle file shuffled in blocks of 2,000 lines, as an export sorted by another column
-    arrives: replies, evaluations and withdrawals often come before their ticket's creation."""
+    """A lifecycle file shuffled in blocks of 500 lines (about 12 days of events), as an export sorted
+    by another column arrives: replies, evaluations and withdrawals often come before their ticket's
+    creation. Blocks stay well inside the repeat rules' horizon (2 x 30 days, streams/repeats.py),
+    beyond which repeat flags depend on arrival order by design."""
     d = tmp_path_factory.mktemp("exact")
     ordered = generate(d / "ordered.jsonl", TICKETS, seed=23, mode="lifecycle", dirty=0.01)
     lines = [ln for ln in ordered.read_bytes().splitlines() if ln.strip()]
     rnd = random.Random(5)
     out = []
-    for i in range(0, len(lines), 2000):
-        block = lines[i:i + 2000]
+    for i in range(0, len(lines), 500):
+        block = lines[i:i + 500]
         rnd.shuffle(block)
         out += block
     path = d / "shuffled.jsonl"

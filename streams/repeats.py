@@ -14,10 +14,11 @@ Why order-independent: partitions are processed concurrently, so a ticket can be
 an earlier ticket of the same caller that sits on a slower partition. When that earlier ticket
 arrives, the later one is flagged then (a retroactive increment at the later ticket's own time and
 dimensions). The final counts are therefore the same for any arrival order, which is what lets
-the live counters equal the batch report. Group members older than 3 x `days` before the group's
-newest ticket are forgotten, and a group keeps its 64 newest members; this bounds memory and sets
-the horizon: a ticket arriving up to 2 x `days` (60 days) behind its group's newest ticket is still
-counted exactly as if everything had arrived in order.
+the live counters equal the batch report. A group keeps its 64 newest members (by received time),
+which bounds memory; below that it forgets no one, whatever the arrival order. Forgetting members
+older than a span before the group's newest (as this module once did) made the counts depend on
+how far one partition ran ahead of another: after a restart one partition can be a year ahead,
+and measured on a shuffled replay, live then found 2 text repeats fewer than the report.
 
 Why the `text` rule has ONE key per ticket (not LSH bands): a ticket is flagged inside each group
 it joins, and a group sees only its own members. With several band keys a ticket with near-copies
@@ -87,8 +88,6 @@ def join_group(group: Group | None, new: Member, days: int) -> tuple[Group, list
             flagged_now.append(m)
         updated.append(m)
     updated.append(new)
-    newest = max(m.received_at for m in updated)
-    updated = [m for m in updated if m.received_at >= newest - 3 * span]
     if len(updated) > MAX_MEMBERS:
         # A caller who calls hundreds of times must not make every lookup of the group costly.
         updated = sorted(updated, key=lambda m: (m.received_at, m.ticket_id))[-MAX_MEMBERS:]

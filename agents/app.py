@@ -1,10 +1,10 @@
-"""The Faust application: one agent on the raw topic, thin around streams.pipeline.Processor.
+"""The Faust application: one agent on the raw topic, thin around streams.core.pipeline.Processor.
 
 Why one agent and not clean -> classify -> count hops: exactness needs the counters, the ticket
 states and the raw topic's offset to move together, in one Redis Lua call fenced by that offset.
 Extra Kafka hops would each need their own fence and would triple the broker traffic of a
-backfill. The stages stay separate as pure functions (streams.cleaning, streams.enrich,
-streams.counting); the enriched and dead-letter topics carry their results to other consumers.
+backfill. The stages stay separate as pure functions (streams.core.cleaning, streams.core.enrich,
+streams.core.counting); the enriched and dead-letter topics carry their results to other consumers.
 
 Offsets: Redis is the source of truth. A batch is acknowledged to Faust (and so committed to
 Kafka) only after Redis took it, and when partitions are assigned the consumer is moved to the
@@ -19,7 +19,7 @@ import faust
 
 from schemas.taxonomy import load_taxonomy
 from streams.settings import Settings
-from streams.store import CounterStore
+from streams.adapters.store import CounterStore
 
 log = logging.getLogger("hotline.worker")
 
@@ -43,9 +43,9 @@ def make_app(settings: Settings, predictor=None, store: CounterStore | None = No
     from agents.outputs import SideOutputs
     from agents.tickets import TicketCounter, count_forever
     from agents.transport import install
-    from streams import wiring
-    from streams.monitor import SpikeMonitor
-    from streams.spikes import SpikeRules
+    from streams.adapters import wiring
+    from streams.adapters.monitor import SpikeMonitor
+    from streams.core.spikes import SpikeRules
 
     app = faust.App(
         f"hotline-{settings.namespace}",
@@ -87,7 +87,7 @@ def make_app(settings: Settings, predictor=None, store: CounterStore | None = No
     alerts = app.topic(settings.alerts_topic, partitions=settings.partitions, key_type=bytes, value_type=bytes)
 
     if store is None:
-        from streams.namespaces import active
+        from streams.adapters.namespaces import active
 
         client = wiring.redis_client(settings)
         store = CounterStore(client, active(settings, client), load_taxonomy())

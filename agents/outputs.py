@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import orjson
 
-from streams.fenced import FatalOutputError
-from streams.kafka import make_producer, produce
+from streams.adapters.fenced import FatalOutputError
+from streams.adapters.kafka import make_producer, produce
 from streams.settings import Settings
 
 

@@ -1,10 +1,10 @@
-"""Glue between Faust and the fenced counting path (streams/fenced.py): thin on purpose.
+"""Glue between Faust and the fenced counting path (streams/adapters/fenced.py): thin on purpose.
 
 A batch of Faust events becomes one `PartitionBatch` per partition and is counted in a thread
 (a stalled Redis must not stall the event loop, and with it the consumer's heartbeats). The batch
 returns to Faust, which acks it, only once Redis took it. What the agent never does is raise: a
 raised exception makes Faust restart the agent on the same stream, ack the batch in hand, and the
-next batch would step over it. A Redis failure is waited out (streams.fenced.RedisRetry); anything
+next batch would step over it. A Redis failure is waited out (streams.adapters.fenced.RedisRetry); anything
 else stops the worker (`fatal`), and the next start resumes at the fences.
 """
 from __future__ import annotations
@@ -17,10 +17,10 @@ import time
 from collections import defaultdict
 from typing import Any, Sequence
 
-from streams.fenced import FencedCounter, PartitionBatch, Stopping, fence_name
-from streams.namespaces import active
+from streams.adapters.fenced import FencedCounter, PartitionBatch, Stopping, fence_name
+from streams.adapters.namespaces import active
 from streams.settings import Settings
-from streams.store import CounterStore
+from streams.adapters.store import CounterStore
 
 log = logging.getLogger("hotline.worker")
 

@@ -19,11 +19,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from schemas.taxonomy import load_taxonomy  # noqa: E402
-from streams.embedded import start_broker, start_redis  # noqa: E402
-from streams.kafka import ensure_topics, replay
-from streams.records import iter_file  # noqa: E402
+from streams.adapters.embedded import start_broker, start_redis  # noqa: E402
+from streams.adapters.kafka import ensure_topics, replay
+from streams.core.records import iter_file  # noqa: E402
 from streams.settings import Settings  # noqa: E402
-from streams.store import CounterStore, connect  # noqa: E402
+from streams.adapters.store import CounterStore, connect  # noqa: E402
 from tests.support import env_for  # noqa: E402
 
 CEILING_MB = 500
@@ -38,7 +38,7 @@ def main() -> int:
     path = out / f"burst-{args.events}.jsonl"
     if not path.exists():
         tickets = int(args.events / 2.0)  # lifecycle files hold ~2.1 records a ticket: enough for the burst
-        subprocess.run([sys.executable, "-m", "streams.cli", "generate", "--tickets", str(tickets), "--seed", "5",
+        subprocess.run([sys.executable, "-m", "streams.commands.cli", "generate", "--tickets", str(tickets), "--seed", "5",
                         "--mode", "lifecycle", "--dirty-rate", "0.01", "-o", str(path)], check=True, cwd=ROOT)
     records = list(iter_file(str(path)))[: args.events]
     broker, redis_svc = start_broker(), start_redis()
@@ -51,7 +51,7 @@ def main() -> int:
         replay(records, s, progress=False)  # the whole burst lands before the worker starts
         produced_s = time.monotonic() - t0
         log = open(out / "burst-worker.log", "wb")
-        worker = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], env=env_for(s), cwd=ROOT,
+        worker = subprocess.Popen([sys.executable, "-m", "streams.commands.cli", "worker"], env=env_for(s), cwd=ROOT,
                                   stdout=log, stderr=subprocess.STDOUT)
         store = CounterStore(connect(s.redis_url), ns, load_taxonomy())
         peak = 0.0

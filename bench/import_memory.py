@@ -56,7 +56,7 @@ def measure(path: Path, label: str, n: int) -> None:
     out = path.with_suffix(".events.jsonl")
     start = time.perf_counter()
     with tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "import", str(path), "-o", str(out),
+        proc = subprocess.Popen([sys.executable, "-m", "streams.commands.cli", "import", str(path), "-o", str(out),
                                  "--no-progress"], cwd=ROOT, stderr=err)
         _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak, not the maximum over all children
         proc.returncode = os.waitstatus_to_exitcode(status)

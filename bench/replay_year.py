@@ -27,12 +27,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from schemas.taxonomy import load_taxonomy  # noqa: E402
-from streams.embedded import free_port, start_broker, start_redis, wait_port  # noqa: E402
-from streams.kafka import ensure_topics, make_producer, replay  # noqa: E402
-from streams.records import iter_file  # noqa: E402
+from streams.adapters.embedded import free_port, start_broker, start_redis, wait_port  # noqa: E402
+from streams.adapters.kafka import ensure_topics, make_producer, replay  # noqa: E402
+from streams.core.records import iter_file  # noqa: E402
 from streams.settings import Settings  # noqa: E402
-from streams.snapshot import take_snapshot  # noqa: E402
-from streams.store import CounterStore, connect  # noqa: E402
+from streams.commands.snapshot import take_snapshot  # noqa: E402
+from streams.adapters.store import CounterStore, connect  # noqa: E402
 from tests.support import env_for, live_vs_batch  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
@@ -50,7 +50,7 @@ def peak_rss_mb(pid: int) -> float:
 
 def spawn(args, env, name):
     log = open(OUT / f"{name}.log", "wb")
-    return subprocess.Popen([sys.executable, "-m", "streams.cli", *args], env=env, cwd=ROOT, stdout=log,
+    return subprocess.Popen([sys.executable, "-m", "streams.commands.cli", *args], env=env, cwd=ROOT, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
 
 
@@ -153,13 +153,13 @@ def main() -> int:
     path = OUT / f"year-{args.tickets}-{args.seed}.jsonl"
     if not path.exists():
         print(f"generating {args.tickets:,} tickets (lifecycle) -> {path}", flush=True)
-        subprocess.run([sys.executable, "-m", "streams.cli", "generate", "--tickets", str(args.tickets), "--seed",
+        subprocess.run([sys.executable, "-m", "streams.commands.cli", "generate", "--tickets", str(args.tickets), "--seed",
                         str(args.seed), "--year", "2024", "--mode", "lifecycle", "-o", str(path)], check=True, cwd=ROOT)
     records = list(iter_file(str(path)))
     print(f"{len(records):,} records", flush=True)
 
     t0 = time.monotonic()
-    out = subprocess.run([sys.executable, "-m", "streams.cli", "report", str(path), "--json"], check=True, cwd=ROOT,
+    out = subprocess.run([sys.executable, "-m", "streams.commands.cli", "report", str(path), "--json"], check=True, cwd=ROOT,
                          capture_output=True)
     batch_s = time.monotonic() - t0
     report = json.loads(out.stdout)

@@ -151,6 +151,6 @@ class Settings:
 
     @property
     def repeats(self):
-        from streams.repeats import RepeatRules
+        from streams.core.repeats import RepeatRules
 
         return RepeatRules.parse(self.repeat_rules, self.repeat_days) if self.repeat_rules else None

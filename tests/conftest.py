@@ -40,7 +40,7 @@ def kafka_url():
         with KafkaContainer() as kc:
             yield "kafka://" + kc.get_bootstrap_server()
         return
-    from streams.embedded import start_broker
+    from streams.adapters.embedded import start_broker
 
     broker = start_broker()
     yield broker.url
@@ -50,7 +50,7 @@ def kafka_url():
 @pytest.fixture(scope="session")
 def redis_service():
     """A redis-server of our own (tests stop and restart it, so never the machine's shared one)."""
-    from streams.embedded import start_redis
+    from streams.adapters.embedded import start_redis
 
     svc = start_redis()
     yield svc

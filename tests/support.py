@@ -32,9 +32,9 @@ class Proc:
     def __init__(self, args: list[str], env: dict, name: str):
         self.name = name
         self.log = tempfile.NamedTemporaryFile(prefix=f"hotline-{name}-", suffix=".log", delete=False)
-        from streams.embedded import die_with_parent
+        from streams.adapters.embedded import die_with_parent
 
-        self.p = subprocess.Popen([sys.executable, "-m", "streams.cli", *args], env=env, cwd=ROOT,
+        self.p = subprocess.Popen([sys.executable, "-m", "streams.commands.cli", *args], env=env, cwd=ROOT,
                                   stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
                                   preexec_fn=die_with_parent)
 
@@ -73,7 +73,7 @@ def start_exporter(settings, **extra) -> Proc:
 
 def hotline(args: list[str], settings=None, check=True, timeout=600) -> subprocess.CompletedProcess:
     env = env_for(settings) if settings is not None else dict(os.environ)
-    res = subprocess.run([sys.executable, "-m", "streams.cli", *args], env=env, cwd=ROOT, capture_output=True,
+    res = subprocess.run([sys.executable, "-m", "streams.commands.cli", *args], env=env, cwd=ROOT, capture_output=True,
                          timeout=timeout)
     if check and res.returncode != 0:
         raise AssertionError(f"hotline {' '.join(args)} exited {res.returncode}:\n"

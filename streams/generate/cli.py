@@ -1,4 +1,4 @@
-"""`hotline generate`: the argparse subcommand. The lead's `streams/cli.py` calls `register()`."""
+"""`hotline generate`: the argparse subcommand. The lead's `streams/commands/cli.py` calls `register()`."""
 from __future__ import annotations
 
 import argparse

@@ -1,6 +1,6 @@
 """Realistic bad records mixed into the replica, each of exactly one kind.
 
-The keys of `KINDS` are the reason codes the cleaning step (`streams.cleaning.REASONS`) gives the
+The keys of `KINDS` are the reason codes the cleaning step (`streams.core.cleaning.REASONS`) gives the
 records, so the manifest can be checked against the report's rejection counts. Every bad record
 but a duplicate carries a fresh ticket id ("DG2024X0000001"), never a real ticket's, so the valid
 figures are untouched; a duplicate is a byte-exact copy of a recent valid record.

@@ -64,7 +64,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
         records = import_events(table, overrides, opt, tally, progress if bar is not None else None)
         if args.to_kafka:
-            from streams.kafka import ensure_topics, replay
+            from streams.adapters.kafka import ensure_topics, replay
             from streams.settings import Settings
 
             settings = Settings.from_env()

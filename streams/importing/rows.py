@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from schemas.taxonomy import UNKNOWN, Taxonomy
-from streams.cleaning import MAX_SHORT_CHARS, MAX_TEXT_CHARS
+from streams.core.cleaning import MAX_SHORT_CHARS, MAX_TEXT_CHARS
 from streams.importing import values as v
 
 # Problem kinds, in the order the summary lists them.

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 from datetime import date, datetime, time, timedelta, timezone
 
-from streams.cleaning import _TICKET_ID  # the contract's own pattern, not a copy that could drift
+from streams.core.cleaning import _TICKET_ID  # the contract's own pattern, not a copy that could drift
 
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 
 def cmd_study(args) -> int:
-    from streams import wiring
+    from streams.adapters import wiring
     from streams.settings import Settings
     from streams.study.figures import Period, StudyFigures, month_period, study_file
     from streams.study.page import render
@@ -17,7 +17,7 @@ def cmd_study(args) -> int:
     if args.live:
         if args.month:
             raise ValueError("--month needs a file: live counters keep windows (1h, 24h, 7d, 30d, all), not months")
-        from streams.snapshot import take_snapshot
+        from streams.commands.snapshot import take_snapshot
 
         rep = take_snapshot(wiring.counter_store(settings, args.namespace), args.window or "30d", settings.window_clock)
         fig = StudyFigures(rep, Period(rep["window"]), live=True)

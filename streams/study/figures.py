@@ -22,13 +22,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Iterable, Mapping
 
-from streams.counting import REPLY_TYPES, add_into, fields_of
-from streams.enrich import WORK_END_S, WORK_START_S
+from streams.core.counting import REPLY_TYPES, add_into, fields_of
+from streams.core.enrich import WORK_END_S, WORK_START_S
 from streams.generate import calibration as published
-from streams.pipeline import Processor
-from streams.records import chunks, read_records
-from streams.testing import MemoryPipeline
-from streams.summary import summarize
+from streams.core.pipeline import Processor
+from streams.core.records import chunks, read_records
+from streams.core.testing import MemoryPipeline
+from streams.core.summary import summarize
 from streams.text.hot import HotIssueTracker, parse_window
 
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -87,7 +87,7 @@ class TimeProfile:
 
 
 def off_hour(hour: int) -> bool:
-    """An hour of the day inside the study's off-hours band (18:00–09:00), as streams.enrich counts it."""
+    """An hour of the day inside the study's off-hours band (18:00–09:00), as streams.core.enrich counts it."""
     return not WORK_START_S <= hour * 3600 < WORK_END_S
 
 

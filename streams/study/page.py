@@ -10,10 +10,10 @@ from datetime import datetime, timezone
 from pathlib import PurePath
 from typing import Callable, Iterable, Sequence
 
-from streams.counting import REPLY_TYPES
+from streams.core.counting import REPLY_TYPES
 from streams.study import figures as F
 from streams.study.svg import Bar, Point, column_chart, esc, hbar_chart, scatter, sparkline, stacked_hbar
-from streams.windows import RESOLUTIONS, WINDOWS
+from streams.core.windows import RESOLUTIONS, WINDOWS
 
 REPLY_TYPE_ZH = {"onsite": "现场处置", "explanation": "解释说明", "both": "两者兼有", "neither": "均无"}
 # A system CJK font first (Noto/Source Han on Linux, PingFang/Hiragino on Apple, YaHei on Windows), then

@@ -8,7 +8,7 @@ such sets: for each of ``rows`` hash functions, the probability that two texts s
 equals their Jaccard similarity J.  Shingles of 3 characters: Chinese words are 1–3
 characters, so a changed word changes few shingles.
 
-``repeat_key(text)`` is the *single* group key of the repeat rule `text` (streams/repeats.py):
+``repeat_key(text)`` is the *single* group key of the repeat rule `text` (streams/core/repeats.py):
 the ``rows`` minima together.  Two texts share it with probability J**rows, so near-copies
 (J ≈ 0.9) usually share it and different complaints (J < 0.3) practically never do.  Why one
 key and not LSH bands (several keys per ticket, higher recall): the counting design counts a

@@ -8,7 +8,7 @@ import pytest
 
 from schemas.taxonomy import load_taxonomy
 from streams.settings import Settings
-from streams.store import CounterStore, connect
+from streams.adapters.store import CounterStore, connect
 
 
 def event(tid, kind="created", **extra) -> bytes:

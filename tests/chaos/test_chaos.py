@@ -15,11 +15,11 @@ import urllib.request
 import pytest
 
 from schemas.taxonomy import load_taxonomy
-from streams.embedded import free_port, start_redis, wait_port
-from streams.kafka import ensure_topics, replay
-from streams.records import iter_file
-from streams.snapshot import take_snapshot
-from streams.store import CounterStore, connect
+from streams.adapters.embedded import free_port, start_redis, wait_port
+from streams.adapters.kafka import ensure_topics, replay
+from streams.core.records import iter_file
+from streams.commands.snapshot import take_snapshot
+from streams.adapters.store import CounterStore, connect
 from tests.support import (count_records, generate, live_vs_batch, hotline_json, start_exporter, start_worker,
                            wait_for_records)
 
@@ -135,7 +135,7 @@ def test_redis_stopped_mid_replay_and_started_again(kafka_url, sample, reference
 
 @pytest.mark.parametrize("run", range(RUNS))
 def test_broker_frozen_longer_than_the_session_timeout(settings, sample, reference, run, request):
-    from streams.embedded import start_broker
+    from streams.adapters.embedded import start_broker
 
     rnd = random.Random(4000 + run)
     broker = start_broker()  # our own: freezing the shared one would stall other tests

@@ -94,9 +94,9 @@ class Stack:
 
     def __init__(self, settings, stack: ExitStack, name: str, compressed: list[Path] | None = None):
         from schemas.taxonomy import load_taxonomy
-        from streams.embedded import wait_port
-        from streams.kafka import ensure_topics
-        from streams.store import CounterStore, connect
+        from streams.adapters.embedded import wait_port
+        from streams.adapters.kafka import ensure_topics
+        from streams.adapters.store import CounterStore, connect
         from tests.support import start_exporter, start_worker
 
         self.settings = settings.with_(exporter_addr=f"127.0.0.1:{free_port()}")
@@ -130,7 +130,7 @@ class Stack:
 
 
 def replay_lines(settings, lines: list[bytes]) -> None:
-    from streams.kafka import replay
+    from streams.adapters.kafka import replay
 
     replay(lines, settings, speed=0, progress=False)
 
@@ -139,7 +139,7 @@ def consume(settings, topic: str, timeout: float, want: int = 1) -> list:
     """Every message of a topic (from the beginning), polling until `want` arrived or `timeout`."""
     from kafka import KafkaConsumer, TopicPartition
 
-    from streams.kafka import client_kwargs
+    from streams.adapters.kafka import client_kwargs
 
     c = KafkaConsumer(enable_auto_commit=False, group_id=None, auto_offset_reset="earliest", **client_kwargs(settings))
     try:

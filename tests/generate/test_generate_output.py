@@ -120,7 +120,7 @@ def test_category_missing_share(files):
 
 @pytest.mark.parametrize("mode", ["snapshot", "lifecycle"])
 def test_dirty_records_are_what_the_manifest_says(tmp_path, mode):
-    from streams.cleaning import clean
+    from streams.core.cleaning import clean
 
     path = tmp_path / "dirty.jsonl"
     manifest = write_replica(path, 2000, seed=11, mode=mode, dirty_rate=0.1)

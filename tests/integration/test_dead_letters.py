@@ -8,9 +8,9 @@ import json
 import pytest
 
 from schemas.taxonomy import load_taxonomy
-from streams.kafka import ensure_topics, replay
-from streams.snapshot import take_snapshot
-from streams.store import CounterStore, connect
+from streams.adapters.kafka import ensure_topics, replay
+from streams.commands.snapshot import take_snapshot
+from streams.adapters.store import CounterStore, connect
 from tests.support import hotline, start_worker, wait_for_records
 
 pytestmark = pytest.mark.integration

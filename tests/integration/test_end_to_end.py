@@ -9,10 +9,10 @@ import urllib.request
 import pytest
 
 from schemas.taxonomy import load_taxonomy
-from streams.kafka import ensure_topics, replay
-from streams.records import iter_file
-from streams.snapshot import take_snapshot
-from streams.store import CounterStore, connect
+from streams.adapters.kafka import ensure_topics, replay
+from streams.core.records import iter_file
+from streams.commands.snapshot import take_snapshot
+from streams.adapters.store import CounterStore, connect
 from tests.support import (comparable, count_records, diff, generate, hotline_json, live_vs_batch, start_exporter, start_worker,
                            wait_for_records)
 
@@ -70,7 +70,7 @@ def test_live_equals_batch_then_replay_again_changes_nothing(settings, sample, b
         assert second["rejected_by_reason"]["duplicate_event"] >= first["valid"]
 
         # The exporter publishes the same ratios as the report.
-        from streams.embedded import free_port, wait_port
+        from streams.adapters.embedded import free_port, wait_port
 
         settings2 = settings.with_(exporter_addr=f"127.0.0.1:{free_port()}")
         exporter = start_exporter(settings2, HOTLINE_WINDOW_CLOCK="event")

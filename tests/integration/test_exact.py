@@ -10,11 +10,11 @@ import pytest
 import redis
 
 from schemas.taxonomy import load_taxonomy
-from streams.embedded import start_redis
-from streams.kafka import ensure_topics, replay
-from streams.records import iter_file
-from streams.snapshot import take_snapshot
-from streams.store import CounterStore, connect
+from streams.adapters.embedded import start_redis
+from streams.adapters.kafka import ensure_topics, replay
+from streams.core.records import iter_file
+from streams.commands.snapshot import take_snapshot
+from streams.adapters.store import CounterStore, connect
 from tests.support import count_records, generate, hotline_json, live_vs_batch, start_worker, wait_for_records
 
 pytestmark = pytest.mark.integration
@@ -25,7 +25,7 @@ TICKETS = 6000
 def shuffled(tmp_path_factory):
     """A lifecycle file shuffled in blocks of 500 lines (about 12 days of events), as an export sorted
     by another column arrives: replies, evaluations and withdrawals often come before their ticket's
-    creation. Blocks stay well inside the repeat rules' horizon (2 x 30 days, streams/repeats.py),
+    creation. Blocks stay well inside the repeat rules' horizon (2 x 30 days, streams/core/repeats.py),
     beyond which repeat flags depend on arrival order by design."""
     d = tmp_path_factory.mktemp("exact")
     ordered = generate(d / "ordered.jsonl", TICKETS, seed=23, mode="lifecycle", dirty=0.01)

@@ -10,11 +10,11 @@ import urllib.request
 import pytest
 
 from schemas.taxonomy import load_taxonomy
-from streams.embedded import free_port, wait_port
-from streams.kafka import ensure_topics, replay
-from streams.records import iter_file
-from streams.snapshot import take_snapshot
-from streams.store import CounterStore, connect
+from streams.adapters.embedded import free_port, wait_port
+from streams.adapters.kafka import ensure_topics, replay
+from streams.core.records import iter_file
+from streams.commands.snapshot import take_snapshot
+from streams.adapters.store import CounterStore, connect
 from streams.text.masking import find_personal_numbers
 from tests.hostile import VALID, hostile_records
 from tests.support import comparable, diff, generate, hotline_json, start_exporter, start_worker, wait_for_records
@@ -26,7 +26,7 @@ MEMORY_CEILING_MB = 500  # documented in RELIABILITY.md
 def consume_all(settings, topic: str, expected: int, timeout: float = 60) -> list:
     from kafka import KafkaConsumer, TopicPartition
 
-    from streams.kafka import client_kwargs
+    from streams.adapters.kafka import client_kwargs
 
     c = KafkaConsumer(enable_auto_commit=False, group_id=None, auto_offset_reset="earliest",
                       max_partition_fetch_bytes=8 * 1024 * 1024, **client_kwargs(settings))

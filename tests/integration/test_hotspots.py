@@ -8,11 +8,11 @@ import urllib.request
 import pytest
 
 from schemas.taxonomy import load_taxonomy
-from streams.embedded import free_port, wait_port
-from streams.hotspots import read_hot
-from streams.kafka import ensure_topics, replay
-from streams.records import iter_file
-from streams.store import CounterStore, connect
+from streams.adapters.embedded import free_port, wait_port
+from streams.commands.hotspots import read_hot
+from streams.adapters.kafka import ensure_topics, replay
+from streams.core.records import iter_file
+from streams.adapters.store import CounterStore, connect
 from tests.support import Proc, count_records, env_for, generate, hotline, start_exporter, start_worker, wait_for_records
 
 pytestmark = pytest.mark.integration

@@ -10,10 +10,10 @@ from datetime import datetime
 
 import pytest
 
-from streams.cleaning import CleanEvent, clean
-from streams.cli import main
-from streams.pipeline import Processor
-from streams.report import build_report
+from streams.core.cleaning import CleanEvent, clean
+from streams.commands.cli import main
+from streams.core.pipeline import Processor
+from streams.commands.report import build_report
 from streams.text.items import load_classifier
 
 pytestmark = pytest.mark.shared
@@ -102,9 +102,9 @@ def test_imported_into_kafka_the_live_counters_equal_the_report(exports, message
     """The same export, once produced into the raw topic and counted by a worker, once reported from
     the JSONL file: every figure agrees."""
     from schemas.taxonomy import load_taxonomy
-    from streams.kafka import ensure_topics
-    from streams.snapshot import take_snapshot
-    from streams.store import CounterStore, connect
+    from streams.adapters.kafka import ensure_topics
+    from streams.commands.snapshot import take_snapshot
+    from streams.adapters.store import CounterStore, connect
     from tests.support import count_records, hotline, hotline_json, live_vs_batch, start_worker, wait_for_records
 
     events = tmp_path / "events.jsonl"

@@ -9,11 +9,11 @@ import urllib.request
 import pytest
 
 from schemas.taxonomy import load_taxonomy
-from streams.embedded import free_port, wait_port
-from streams.kafka import ensure_topics, replay
-from streams.records import iter_file
-from streams.snapshot import take_snapshot
-from streams.store import CounterStore, connect
+from streams.adapters.embedded import free_port, wait_port
+from streams.adapters.kafka import ensure_topics, replay
+from streams.core.records import iter_file
+from streams.commands.snapshot import take_snapshot
+from streams.adapters.store import CounterStore, connect
 from tests.support import (count_records, generate, hotline, live_vs_batch, hotline_json, start_exporter,
                            start_worker, wait_for_records)
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import json
 
-from streams.pipeline import Processor
-from streams.testing import FixedPredictor
+from streams.core.pipeline import Processor
+from streams.core.testing import FixedPredictor
 from streams.text.rights import rights_claim
 
 ONSITE = "经现场核查，执法人员已到场处理，督促整改完毕。"

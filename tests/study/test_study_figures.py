@@ -7,7 +7,7 @@ import pytest
 
 from streams.generate import calibration
 from streams.study import figures as F
-from streams.testing import MemoryPipeline
+from streams.core.testing import MemoryPipeline
 from tests.study.events import EVENTS, Processor, ev, processor
 from streams.study.figures import Text
 

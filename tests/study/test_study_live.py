@@ -6,8 +6,8 @@ import re
 import pytest
 
 from schemas.taxonomy import load_taxonomy
-from streams.cli import main
-from streams.store import CounterStore, connect
+from streams.commands.cli import main
+from streams.adapters.store import CounterStore, connect
 from streams.study import figures as F
 from tests.study.events import EVENTS, processor
 
@@ -35,7 +35,7 @@ def test_live_all_window_is_the_files_study(filled, tmp_path, capsys):
     out = tmp_path / "live.html"
     assert main(["study", "--live", "--namespace", filled.ns, "--window", "all", "-o", str(out)]) == 0
     html = out.read_text(encoding="utf-8")
-    from streams.snapshot import take_snapshot
+    from streams.commands.snapshot import take_snapshot
 
     live = take_snapshot(filled, "all", "event")
     batch = F.study_records(EVENTS, processor()).report

@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from streams.cli import main
+from streams.commands.cli import main
 from streams.study import figures as F
 from streams.study.page import render
 from streams.study.svg import SVG_NS
@@ -147,7 +147,7 @@ def test_on_a_replica_the_page_agrees_with_hotline_report(tmp_path):
     """Same Processor, same summarize(): the study's JSON is `hotline report --json`, field for field."""
     import json
 
-    from streams.wiring import processor as _processor
+    from streams.adapters.wiring import processor as _processor
     from streams.settings import Settings
     from streams.study.page import pct
     from tests.support import hotline

@@ -1,0 +1,6 @@
+"""`python -m streams`: the hotline command."""
+import sys
+
+from streams.commands.cli import main
+
+sys.exit(main())

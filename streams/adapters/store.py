@@ -1,0 +1,308 @@
+"""Counters in Redis: offset-fenced batch writes (one Lua call each) and cheap window reads.
+
+Layout under a namespace `ns` (several namespaces can live side by side: rebuilds, tests):
+    ns:all                  hash  all-time counter fields "<dim>|<value>|<metric>"
+    ns:b:<res>:<start>      hash  the same fields for one event-time bucket
+    ns:idx:<res>            zset  bucket keys by start, for pruning
+    ns:pipe                 hash  pipeline counters: records, events|<outcome>, dlq|<reason>, late
+    ns:hwm                  hash  "<topic>:<partition>" -> last offset applied (the fence)
+    ns:pwm                  hash  "<topic>:<partition>" -> the partition's window clock: "wm|t1,t2,…"
+                                  (watermark, then its last event times; see windows.advance_watermark)
+    ns:wait:<fence>         zset  "<state shard>\x1f<ticket id>" of tickets with parked follow-ups,
+                                  scored by the earliest one's time (orphaned past the horizon)
+    ns:lag                  hash  "<topic>:<partition>" -> fetch high watermark seen by the worker
+    ns:meta                 hash  watermark (newest event time), last_batch (wall time), taxonomy
+    ns:st:<n>               hash  ticket id -> compact ticket state (8,192 small hashes stay
+                                  listpack-encoded, ~40 bytes a ticket); a ticket whose creation has
+                                  not arrived holds "~" + its parked follow-ups as JSON
+"""
+from __future__ import annotations
+
+import json
+import time
+import zlib
+from dataclasses import dataclass
+from importlib import resources
+from typing import Iterable
+
+import redis
+
+from schemas.taxonomy import Taxonomy, UNKNOWN
+from streams.core.counting import REPLY_TYPES, Parked, TicketState, fields_of
+from streams.core.pipeline import BatchResult
+from streams.core.windows import RESOLUTIONS, WINDOWS, advance_watermark, bucket_start, buckets_for, is_late, window_buckets
+
+STATE_SHARDS = 8192
+RS, US = "\x1e", "\x1f"  # record and unit separators of the Lua call's blobs
+_LUA = resources.files("streams.adapters").joinpath("apply_batch.lua").read_text()
+_READ_LUA = resources.files("streams.adapters").joinpath("read_batch.lua").read_text()
+
+
+class StateCodec:
+    """Ticket state <-> "facts|received|item|sub|channel|district|rights|reply" as taxonomy indices.
+
+    Indices keep a state under Redis's 64-byte listpack value limit; the namespace records the
+    taxonomy fingerprint so a changed taxonomy is rebuilt into a new namespace, never misread.
+    """
+
+    def __init__(self, taxonomy: Taxonomy):
+        self.items = list(taxonomy.items)
+        self.subs = {i: list(taxonomy.subcategories[i]) for i in self.items}
+        self.channels = list(taxonomy.channels)
+        self.districts = list(taxonomy.districts)
+        self.rights = list(taxonomy.rights_claims)
+        self.replies = list(REPLY_TYPES)
+        self._ix = {name: {v: str(k) for k, v in enumerate(vals)} for name, vals in
+                    (("i", self.items), ("c", self.channels), ("d", self.districts), ("r", self.rights),
+                     ("y", self.replies))}
+        self._sub_ix = {i: {v: str(k) for k, v in enumerate(s)} for i, s in self.subs.items()}
+        self.fingerprint = format(zlib.crc32("\n".join(
+            self.items + self.channels + self.districts + self.rights
+            + [f"{i}/{s}" for i in self.items for s in self.subs[i]]).encode()), "08x")
+
+    def encode(self, s: TicketState) -> str:
+        if not s.created:  # waiting for its creation: only parked follow-ups (rare, and may be large)
+            return "~" + json.dumps([[p.event, p.at, p.value, p.origin] for p in s.parked], separators=(",", ":"))
+        ix = self._ix
+        parts = [s.facts, str(s.received_at), ix["i"][s.item], self._sub_ix[s.item].get(s.sub, ""),
+                 ix["c"][s.channel], ix["d"][s.district], ix["r"][s.rights],
+                 ix["y"][s.reply_type] if s.reply_type else ""]
+        if "e" in s.facts:
+            parts += [str(s.score), str(s.evaluated_at)]
+        return "|".join(parts)
+
+    def encode_group(self, group) -> str:
+        ix = self._ix
+        parts = []
+        for m in group.members:
+            d = dict(m.dims)
+            item = d["item"]
+            sub = d["sub"].split("/", 1)[1]
+            parts.append(f"{m.ticket_id},{m.received_at},{int(m.flagged)},{ix['i'][item]}.{self._sub_ix[item].get(sub, '')}."
+                         f"{ix['c'][d['channel']]}.{ix['d'][d['district']]}.{ix['r'][d['rights']]}")
+        return ";".join(parts)
+
+    def decode_group(self, raw: str):
+        from streams.core.repeats import Group, Member
+
+        members = []
+        for part in raw.split(";"):
+            tid, t, f, dims = part.split(",")
+            i, s, c, d, r = dims.split(".")
+            item = self.items[int(i)]
+            st = TicketState("", 0, item, self.subs[item][int(s)] if s else UNKNOWN, self.channels[int(c)],
+                             self.districts[int(d)], self.rights[int(r)])
+            members.append(Member(tid, int(t), f == "1", tuple(st.dims())))
+        return Group(members)
+
+    def decode(self, raw: str) -> TicketState:
+        if raw.startswith("~"):
+            return TicketState(parked=tuple(Parked(e, int(at), v, o) for e, at, v, o in json.loads(raw[1:])))
+        f, t, i, s, c, d, r, y, *evaluation = raw.split("|")
+        item = self.items[int(i)]
+        score, evaluated_at = (int(evaluation[0]), int(evaluation[1])) if evaluation else (0, 0)
+        return TicketState(f, int(t), item, self.subs[item][int(s)] if s else UNKNOWN, self.channels[int(c)],
+                           self.districts[int(d)], self.rights[int(r)], self.replies[int(y)] if y else "",
+                           score, evaluated_at)
+
+
+def state_shard(ticket_id: str) -> str:
+    return f"st:{zlib.crc32(ticket_id.encode()) % STATE_SHARDS}"
+
+
+def connect(url: str, ssl_ca_certs: str = "") -> redis.Redis:
+    kwargs = {"decode_responses": True, "socket_timeout": 30, "socket_connect_timeout": 5,
+              "health_check_interval": 15}
+    if url.startswith("rediss://") and ssl_ca_certs:
+        kwargs["ssl_ca_certs"] = ssl_ca_certs
+    return redis.Redis.from_url(url, **kwargs)
+
+
+class FenceMoved(Exception):
+    """The partition's high-water mark changed since it was read: another writer got there first."""
+
+
+def _was_waiting(view: PartitionView, tid: str) -> bool:
+    before = view.states.get(tid)
+    return before is not None and bool(before.parked)
+
+
+def group_shard(key: str) -> str:
+    return f"rg:{zlib.crc32(key.encode()) % STATE_SHARDS}"
+
+
+@dataclass
+class PartitionView:
+    """What a batch of one partition needs from Redis, read in one call."""
+    hwm: int  # the fence: last offset applied, -1 when none
+    watermark: int  # the namespace's window clock
+    states: dict[str, TicketState | None]
+    groups: dict = None  # group key -> Group | None
+    group_raw: dict = None  # group key -> the raw value read (for the optimistic check)
+    fenced: bool = True  # False: no worker ever applied this partition
+    partition_watermark: int = 0
+    recent: list[int] = None  # the partition's last event times
+    waiting: list[str] = None  # tickets whose parked follow-ups may be past the orphan horizon
+    orphan_before: int | None = None  # parked follow-ups before this time are orphans
+
+
+class CounterStore:
+    def __init__(self, client: redis.Redis, namespace: str, taxonomy: Taxonomy):
+        self.r = client
+        self.ns = namespace
+        self.taxonomy = taxonomy
+        self.codec = StateCodec(taxonomy)
+        self._apply = client.register_script(_LUA)
+        self._read = client.register_script(_READ_LUA)
+
+    def k(self, suffix: str) -> str:
+        return f"{self.ns}:{suffix}"
+
+    # ---- setup -------------------------------------------------------------------------------
+    def claim_namespace(self) -> None:
+        """Record the taxonomy this namespace counts with; refuse to mix two taxonomies in one."""
+        meta = self.k("meta")
+        self.r.hsetnx(meta, "taxonomy", self.codec.fingerprint)
+        self.r.hsetnx(meta, "created", int(time.time()))
+        found = self.r.hget(meta, "taxonomy")
+        if found != self.codec.fingerprint:
+            raise RuntimeError(
+                f"namespace {self.ns!r} was counted with taxonomy {found}, this build has "
+                f"{self.codec.fingerprint}: rebuild into a new namespace (hotline rebuild)")
+
+    # ---- the write path ----------------------------------------------------------------------
+    def read_partition(self, fence: str, ticket_ids: Iterable[str], group_keys: Iterable[str] = (),
+                       orphan_horizon_s: int = 30 * 86400) -> PartitionView:
+        ids = list(ticket_ids)
+        keys = list(group_keys)
+        blob = RS.join([f"{state_shard(t)}{US}{t}" for t in ids] + [f"{group_shard(k)}{US}{k}" for k in keys])
+        out = [v or None for v in self._read(args=[self.ns, fence, blob, orphan_horizon_s])]
+        hwm = int(out[0]) if out[0] is not None else -1
+        wm = int(out[1] or 0)
+        pwm, _, recent = (out[2] or "0|").partition("|")
+        waiting = [m.split(US, 1) for m in (out[3] or "").split(RS) if m]
+        values = out[4:]
+        states = {tid: (self.codec.decode(raw) if raw else None) for tid, raw in zip(ids, values[:len(ids)])}
+        group_raw = dict(zip(keys, values[len(ids):len(ids) + len(keys)]))
+        groups = {k: (self.codec.decode_group(raw) if raw else None) for k, raw in group_raw.items()}
+        for (_, tid), raw in zip(waiting, values[len(ids) + len(keys):]):
+            states.setdefault(tid, self.codec.decode(raw) if raw else None)
+        return PartitionView(hwm, wm, states, groups, group_raw, out[0] is not None, int(pwm),
+                             [int(t) for t in recent.split(",") if t], [tid for _, tid in waiting],
+                             int(pwm) - orphan_horizon_s if int(pwm) else None)
+
+    def fence_offset(self, fence: str) -> int | None:
+        """The last offset applied for the partition, or None when no worker ever applied it."""
+        value = self.r.hget(self.k("hwm"), fence)
+        return None if value is None else int(value)
+
+    def open_fence(self, fence: str, first_offset: int) -> None:
+        """Declare that this namespace counts the partition from `first_offset` (a rebuild that
+        starts near its range). HSETNX: an existing fence always wins."""
+        self.r.hsetnx(self.k("hwm"), fence, first_offset - 1)
+
+    def apply(self, fence: str, view: PartitionView, offsets: list[int], result: BatchResult, lag: int = 0) -> None:
+        """Apply a processed batch of a partition (`offsets`: the records read, in order; the fence
+        moves to the last). Raises FenceMoved when the partition's offset, or a repeat group the
+        batch read, changed meanwhile (the caller re-reads and recomputes); Redis itself refuses
+        offsets at or below its fence."""
+        args = self.encode_batch(fence, view, offsets, result, lag)
+        ok, current = self._apply(args=args)
+        if int(ok) != 1:
+            raise FenceMoved(f"{fence}: expected offset {view.hwm}, Redis has {current}")
+
+    def encode_batch(self, fence: str, view: PartitionView, offsets: list[int], result: BatchResult, lag: int) -> list:
+        expected_hwm, watermark = view.hwm, view.watermark
+        # Offsets missing inside the batch: Kafka leaves them for transaction markers and compaction.
+        inner_gaps = offsets[-1] - offsets[0] + 1 - len(offsets)
+        recent, pwm = advance_watermark(view.recent or [], result.event_times, view.partition_watermark)
+        wm = max(watermark, pwm)
+        per_key: dict[str, dict[str, int]] = {"all": {}}
+        buckets: dict[str, tuple[str, int, int]] = {}
+        pipe = dict(result.pipeline)
+        def add(target: str, fields: dict[str, int]) -> None:
+            acc = per_key.setdefault(target, {})
+            for f, v in fields.items():
+                acc[f] = acc.get(f, 0) + v
+
+        for inc in result.increments:
+            fields = fields_of(inc)
+            add("all", fields)
+            if is_late(inc.at, wm):
+                pipe["late"] = pipe.get("late", 0) + 1
+                continue
+            watch = None
+            for res, start in buckets_for(inc.at, wm):
+                key = f"b:{res.name}:{start}"
+                if key not in buckets:
+                    buckets[key] = (f"idx:{res.name}", start, res.retention + 86400)
+                if res.dimensions is None:
+                    add(key, fields)
+                else:
+                    watch = watch or fields_of(inc, res.dimensions)
+                    add(key, watch)
+        per_key["pipe"] = pipe
+        incr = RS.join(f"{key}{US}{f}{US}{v}" for key, fields in per_key.items() for f, v in fields.items() if v)
+        states = RS.join(f"{state_shard(tid)}{US}{tid}{US}{self.codec.encode(st)}" for tid, st in result.states.items())
+        bucket_blob = RS.join(f"{key}{US}{idx}{US}{start}{US}{ttl}" for key, (idx, start, ttl) in buckets.items())
+        prune = RS.join(f"idx:{res.name}{US}{bucket_start(wm - res.retention, res)}" for res in RESOLUTIONS)
+        raw = view.group_raw or {}
+        groups = RS.join(f"{group_shard(key)}{US}{key}{US}{raw.get(key) or ''}{US}{self.codec.encode_group(group)}"
+                         for key, group in result.groups.items())
+        # The last few repeat tickets per scope: alert events cite them (ids only, no personal data).
+        examples = RS.join(f"rx:{scope}{US}{tid}" for scope, tid in result.repeat_examples[-200:])
+        waiting = RS.join(f"{state_shard(tid)}{US}{tid}{US}{min(p.at for p in st.parked) if st.parked else ''}"
+                          for tid, st in result.states.items() if st.parked or _was_waiting(view, tid))
+        pwm_record = f"{pwm}|{','.join(map(str, recent))}"
+        return [self.ns, fence, expected_hwm, offsets[0], offsets[-1], wm, int(time.time()), lag, pwm_record,
+                inner_gaps, incr, states, bucket_blob, prune, groups, examples, waiting]
+
+    def repeat_examples(self, scope: str, n: int = 5) -> list[str]:
+        return self.r.lrange(self.k(f"rx:{scope}"), 0, n - 1)
+
+    # ---- the read path -----------------------------------------------------------------------
+    def meta(self) -> dict[str, str]:
+        return self.r.hgetall(self.k("meta"))
+
+    def pipeline_counters(self) -> dict[str, int]:
+        return {k: int(v) for k, v in self.r.hgetall(self.k("pipe")).items()}
+
+    def all_time(self) -> dict[str, int]:
+        return {k: int(v) for k, v in self.r.hgetall(self.k("all")).items()}
+
+    def offsets(self) -> dict[str, int]:
+        return {k: int(v) for k, v in self.r.hgetall(self.k("hwm")).items()}
+
+    def lags(self) -> dict[str, int]:
+        return {k: int(v) for k, v in self.r.hgetall(self.k("lag")).items()}
+
+    def window(self, window: str, end: int) -> dict[str, int]:
+        if window == "all":
+            return self.all_time()
+        res, starts = window_buckets(window, end)
+        with self.r.pipeline(transaction=False) as p:
+            for s in starts:
+                p.hgetall(self.k(f"b:{res.name}:{s}"))
+            parts = p.execute()
+        total: dict[str, int] = {}
+        for part in parts:
+            for f, v in part.items():
+                total[f] = total.get(f, 0) + int(v)
+        return total
+
+    def window_end(self, clock: str = "auto", now: float | None = None) -> int:
+        """Where windows end: the newest event time when replaying history, else the wall clock."""
+        now = int(time.time() if now is None else now)
+        wm = int(self.meta().get("watermark") or 0)
+        if clock == "event" or (clock == "auto" and wm and wm < now - WINDOWS["30d"][0]):
+            return wm
+        return max(now, wm)
+
+    def drop(self, keep: Iterable[str] = ()) -> int:
+        """Delete every key of this namespace except `keep` (full key names)."""
+        keep = set(keep)
+        n = 0
+        for key in self.r.scan_iter(match=f"{self.ns}:*", count=1000):
+            if key not in keep:
+                n += self.r.delete(key)
+        return n

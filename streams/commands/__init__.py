@@ -1,0 +1,1 @@
+"""The hotline commands, one module each, and the wiring they share."""

@@ -1,0 +1,139 @@
+"""The fenced path against a real Redis: redeliveries move nothing, Redis itself refuses offsets at
+or below its fence, a record from the future moves no window, holes are read back."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import redis
+
+from schemas.taxonomy import load_taxonomy
+from streams.adapters.fenced import FencedCounter, PartitionBatch, RedisRetry, redis_error_kind
+from streams.core.pipeline import Processor
+from streams.adapters.store import CounterStore, FenceMoved, connect
+from streams.core.testing import FixedPredictor
+
+pytestmark = pytest.mark.integration
+
+
+def ev(tid: str, t: str, kind: str = "created", **extra) -> bytes:
+    doc = {"ticket_id": tid, "event": kind, "event_time": t, "received_at": t, "channel": "电话",
+           "category": "交通管理", "district": "南城", "content": f"{tid} 路口违章停车"}
+    doc.update(extra)
+    return json.dumps(doc, ensure_ascii=False).encode()
+
+
+@pytest.fixture
+def store(redis_url, namespace):
+    s = CounterStore(connect(redis_url), namespace, load_taxonomy())
+    s.claim_namespace()
+    yield s
+    s.drop()
+
+
+def counter(store, reader=None) -> FencedCounter:
+    return FencedCounter(store, Processor("k", FixedPredictor(), repeat_rules=None, clock=lambda: 1_800_000_000),
+                         reader=reader)
+
+
+def everything(store) -> dict:
+    return {k: store.r.hgetall(k) for k in store.r.scan_iter(f"{store.ns}:*")
+            if store.r.type(k) == "hash" and not k.endswith(":meta")}
+
+
+def test_a_redelivered_batch_moves_no_figure_records_included(store):
+    c = counter(store)
+    batch = [ev(f"T{i}", f"2024-05-01T10:{i:02d}:00") for i in range(5)]
+    c.count([PartitionBatch("raw", 0, list(range(5)), batch)])
+    before = everything(store)
+    got = c.count([PartitionBatch("raw", 0, list(range(5)), batch)])  # after a crash, the same batch again
+    assert (got.records, got.skipped) == (0, 5)
+    assert everything(store) == before
+
+
+def test_redis_refuses_offsets_at_or_below_its_fence_whatever_the_caller_expected(store):
+    proc = Processor("k", FixedPredictor(), repeat_rules=None)
+    batch = [ev("A", "2024-05-01T10:00:00"), ev("B", "2024-05-01T10:01:00")]
+    prep = proc.prepare(batch)
+    view = store.read_partition("raw:0", prep.ticket_ids)
+    store.apply("raw:0", view, [0, 1], proc.process(prep, view.states))
+    # A caller that re-read the fence but kept the applied offsets (the old agent's bug class):
+    view = store.read_partition("raw:0", prep.ticket_ids)
+    before = everything(store)
+    with pytest.raises(FenceMoved):
+        store.apply("raw:0", view, [1, 2], proc.process(prep, view.states))
+    assert everything(store) == before
+
+
+def test_one_record_from_the_future_changes_no_window(store):
+    c = counter(store)
+    normal = [ev(f"T{i}", f"2024-05-01T10:{i:02d}:00") for i in range(10)]
+    c.count([PartitionBatch("raw", 0, list(range(10)), normal)])
+    wm = int(store.meta()["watermark"])
+    windows = {w: store.window(w, wm) for w in ("1h", "24h", "7d", "30d")}
+    wild = [ev("X", "2099-01-01T00:00:00"),  # ahead of the wall clock: future_time
+            ev("Y", "2026-01-01T00:00:00")]  # not in the future, but far ahead of this partition
+    c.count([PartitionBatch("raw", 0, [10, 11], wild)])
+    c.count([PartitionBatch("raw", 0, [12], [ev("T10", "2024-05-01T10:30:00")])])
+    assert store.pipeline_counters()["dlq|future_time"] == 1
+    assert int(store.meta()["watermark"]) < 1_735_660_800  # still 2024 (before 2025-01-01 Shanghai)
+    new_wm = int(store.meta()["watermark"])
+    assert store.window("1h", new_wm)["all||tickets"] >= windows["1h"]["all||tickets"]
+    assert store.window("30d", new_wm)["all||tickets"] == 11  # T0..T10: nothing pruned
+    assert store.all_time()["all||tickets"] == 12  # Y is counted, in its own (future) buckets
+
+
+class _Reader:
+    def __init__(self, records: dict[int, bytes]):
+        self.records = records
+        self.asked = []
+
+    def read(self, topic, partition, start, end):
+        self.asked.append((start, end))
+        yield [(o, self.records[o]) for o in range(start, end) if o in self.records]
+
+
+def test_a_hole_the_consumer_did_not_step_over_is_read_back_and_a_real_gap_is_counted(store):
+    records = {o: ev(f"T{o}", f"2024-05-01T10:{o:02d}:00") for o in range(12) if o != 7}  # 7: a marker
+    reader = _Reader(records)
+    c = counter(store, reader)
+    c.start_offsets([("raw", 0)])  # no fence: the consumer starts at the beginning
+    c.count([PartitionBatch("raw", 0, [0, 1, 2], [records[o] for o in (0, 1, 2)])])
+    # Redis "forgets" (a restore): the fence goes back to 0 while this counter had applied 2.
+    store.r.hset(store.k("hwm"), "raw:0", 0)
+    store.r.hincrby(store.k("all"), "all||tickets", -2)
+    store.r.hincrby(store.k("pipe"), "records", -2)
+    store.r.hincrby(store.k("pipe"), "events|counted", -2)
+    for tid in ("T1", "T2"):
+        from streams.adapters.store import state_shard
+        store.r.hdel(store.k(state_shard(tid)), tid)
+    c.count([PartitionBatch("raw", 0, [5, 6], [records[5], records[6]])])
+    assert reader.asked == [(1, 5)]
+    c.count([PartitionBatch("raw", 0, [8, 9], [records[8], records[9]])])  # the consumer stepped over 7
+    assert reader.asked == [(1, 5)]
+    assert store.all_time()["all||tickets"] == 9  # 0..6, 8, 9
+    assert store.pipeline_counters()["gap"] == 1
+
+
+@pytest.mark.parametrize("message,kind", [
+    ("OOM command not allowed when used memory > 'maxmemory'.", "OOM"),
+    ("Error running script: @user_script:65: command not allowed when used memory > 'maxmemory'.", "OOM"),
+    ("READONLY You can't write against a read only replica.", "READONLY"),
+    ("You can't write against a read only replica. script: f2f9, on @user_script:65.", "READONLY"),
+    ("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk.", "MISCONF"),
+    ("BUSY Redis is busy running a script.", "BUSY"),
+    ("NOSCRIPT No matching script.", "NOSCRIPT"),
+])
+def test_every_redis_error_is_retried_not_raised(message, kind):
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) < 3:
+            raise redis.ResponseError(message)
+        return "ok"
+
+    seen = []
+    retry = RedisRetry(on_error=seen.append, sleep=lambda s: None)
+    assert retry(flaky) == "ok" and seen == [kind, kind]
+    assert redis_error_kind(redis.ResponseError(message)) == kind

@@ -1,0 +1,119 @@
+"""The Redis store: offset fence, idempotent re-application, windows, pruning, AUTH and TLS."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from schemas.taxonomy import load_taxonomy
+from streams.core.pipeline import Processor
+from streams.adapters.store import CounterStore, FenceMoved, connect
+from streams.core.testing import FixedPredictor
+
+pytestmark = pytest.mark.integration
+
+
+def ev(tid, t, kind="created", **extra):
+    doc = {"ticket_id": tid, "event": kind, "event_time": t, "received_at": t, "channel": "电话",
+           "category": "交通管理", "district": "南城", "content": f"{tid} 路口违章停车", "caller": "13900000000"}
+    doc.update(extra)
+    return json.dumps(doc, ensure_ascii=False).encode()
+
+
+@pytest.fixture
+def store(redis_url, namespace):
+    s = CounterStore(connect(redis_url), namespace, load_taxonomy())
+    s.claim_namespace()
+    yield s
+    s.drop()
+
+
+def apply(store, fence, records, first_offset):
+    proc = Processor("k", FixedPredictor(), repeat_rules=None)
+    prep = proc.prepare(records)
+    view = store.read_partition(fence, prep.ticket_ids, prep.group_keys)
+    result = proc.process(prep, view.states, groups=view.groups)
+    store.apply(fence, view, list(range(first_offset, first_offset + len(records))), result)
+    return view
+
+
+def test_a_batch_applies_once_and_a_stale_writer_is_refused(store):
+    records = [ev("A", "2024-05-01T10:00:00"), ev("B", "2024-05-01T11:00:00")]
+    proc = Processor("k", FixedPredictor(), repeat_rules=None)
+    prep = proc.prepare(records)
+    view = store.read_partition("raw:0", prep.ticket_ids)
+    result = proc.process(prep, view.states)
+    store.apply("raw:0", view, [0, 1], result)
+    with pytest.raises(FenceMoved):  # the same batch again (a redelivery with a stale view)
+        store.apply("raw:0", view, [0, 1], result)
+    assert store.all_time()["all||tickets"] == 2
+    assert store.offsets() == {"raw:0": 1}
+
+
+def test_windows_sum_buckets_and_old_buckets_are_pruned(store):
+    apply(store, "raw:0", [ev(t, f"2024-05-01T10:{m}:00") for t, m in (("A", "00"), ("B", "10"), ("X", "20"))], 0)
+    end = int(store.meta()["watermark"])  # the clock follows three records (see windows.advance_watermark)
+    assert store.window("1h", end)["all||tickets"] == 3
+    assert store.window("30d", end)["all||tickets"] == 3
+    # 40 days later: the old 5-minute and hourly buckets are gone, all-time remains.
+    apply(store, "raw:0", [ev(t, "2024-06-10T10:00:00") for t in "CDE"], 3)
+    end = int(store.meta()["watermark"])
+    assert store.window("30d", end)["all||tickets"] == 3
+    assert store.all_time()["all||tickets"] == 6
+    assert not list(store.r.scan_iter(f"{store.ns}:b:5m:*")) or all(
+        int(k.rsplit(":", 1)[1]) >= end - 26 * 3600 - 300 for k in store.r.scan_iter(f"{store.ns}:b:5m:*"))
+
+
+def test_events_older_than_retention_count_as_late_not_dropped(store):
+    apply(store, "raw:0", [ev(t, "2024-06-10T10:00:00") for t in "ACD"], 0)
+    apply(store, "raw:0", [ev("B", "2024-01-01T10:00:00")], 3)
+    assert store.pipeline_counters()["late"] == 1
+    assert store.all_time()["all||tickets"] == 4
+
+
+def test_a_namespace_refuses_another_taxonomy(store, redis_url):
+    store.r.hset(store.k("meta"), "taxonomy", "deadbeef")
+    with pytest.raises(RuntimeError, match="rebuild"):
+        CounterStore(connect(redis_url), store.ns, load_taxonomy()).claim_namespace()
+
+
+def _make_certs(d):
+    def run(*args):
+        subprocess.run(args, check=True, capture_output=True, cwd=d)
+
+    run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=hotline-test-ca",
+        "-keyout", "ca.key", "-out", "ca.crt")
+    run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "server.key",
+        "-out", "server.csr")
+    with open(os.path.join(d, "san.cnf"), "w") as fh:
+        fh.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    run("openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+        "-days", "1", "-out", "server.crt", "-extfile", "san.cnf")
+
+
+def test_redis_with_password_and_tls(tmp_path, namespace):
+    from streams.adapters.embedded import free_port, start_redis
+
+    _make_certs(tmp_path)
+    port = free_port()
+    svc = start_redis(port=free_port(), extra=[
+        "--tls-port", str(port), "--tls-cert-file", str(tmp_path / "server.crt"),
+        "--tls-key-file", str(tmp_path / "server.key"), "--tls-ca-cert-file", str(tmp_path / "ca.crt"),
+        "--tls-auth-clients", "no", "--requirepass", "s3cret-pass"])
+    try:
+        url = f"rediss://:s3cret-pass@127.0.0.1:{port}/0"
+        s = CounterStore(connect(url, str(tmp_path / "ca.crt")), namespace, load_taxonomy())
+        s.claim_namespace()
+        apply(s, "raw:0", [ev("A", "2024-05-01T10:00:00")], 0)
+        assert s.all_time()["all||tickets"] == 1
+        # Without the password, or without TLS, the server refuses.
+        import redis
+
+        with pytest.raises(redis.AuthenticationError):
+            connect(f"rediss://127.0.0.1:{port}/0", str(tmp_path / "ca.crt")).ping()
+        with pytest.raises(redis.ConnectionError):
+            connect(f"redis://:s3cret-pass@127.0.0.1:{port}/0").ping()
+    finally:
+        svc.stop()

@@ -186,6 +186,7 @@ def test_redis_restored_from_an_older_snapshot_is_recounted_from_kafka(settings,
         (tmp_path / "dump.rdb").write_bytes((tmp_path / "backup.rdb").read_bytes())
         svc = start_redis(port=port, extra=["--dir", str(tmp_path), "--dbfilename", "dump.rdb"])
         store = CounterStore(connect(svc.url), settings.namespace, load_taxonomy())
+        wait_until(lambda: store.r.ping() and store.pipeline_counters(), what="the restored Redis to load")
         assert saved_at <= store.pipeline_counters()["records"] < n, "the restore did not go back in time"
         worker = start_worker(settings, name="worker-after-restore")
         wait_for_records(store, n, workers=[worker])

@@ -23,7 +23,7 @@ import re
 
 from .segment import cut, normalize
 
-__all__ = ["REPLY_TYPES", "classify_reply", "reply_cues"]
+__all__ = ["REPLY_TYPES", "classify_reply", "classify_reply_rules", "reply_cues"]
 
 REPLY_TYPES = ("onsite", "explanation", "both", "neither")
 
@@ -131,15 +131,15 @@ def reply_cues(text: str | None) -> tuple[list[str], list[str]]:
     return c["onsite_strong"] + c["onsite_weak"], c["explain_strong"] + c["explain_weak"]
 
 
-def classify_reply(text: str | None) -> str:
-    """One of REPLY_TYPES for an official reply text (None/empty → "neither").
+def classify_reply_rules(text: str | None, cues: dict[str, list[str]] | None = None) -> str:
+    """The hand-written rules: one of REPLY_TYPES for a reply text (None/empty → "neither").
 
     Decision: each side is strong (explicit cue) or weak (indirect cue, e.g. a bare document
     number or 按照…标准).  Either kind alone decides a side.  When both sides fire, "both" needs both sides
     strong; otherwise the strong side wins, and weak/weak counts as on-site (the rule mention
     then describes the basis of the action rather than explaining policy to the citizen).
     """
-    c = _cues(text)
+    c = _cues(text) if cues is None else cues
     on_s, on_w = bool(c["onsite_strong"]), bool(c["onsite_weak"])
     ex_s, ex_w = bool(c["explain_strong"]), len(c["explain_weak"]) >= 1
     on = on_s or on_w
@@ -155,3 +155,8 @@ def classify_reply(text: str | None) -> str:
     if ex:
         return "explanation"
     return "neither"
+
+
+def classify_reply(text: str | None) -> str:
+    """One of REPLY_TYPES for an official reply text (None/empty → "neither")."""
+    return classify_reply_rules(text)

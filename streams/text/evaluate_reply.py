@@ -107,7 +107,7 @@ def _per_class(rep: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    from .item_selection import bootstrap_ci
+    from .item_selection import bootstrap_ci, paired_bootstrap_ci
     from .reply_model import ReplyModel
 
     ap = argparse.ArgumentParser(description="reply type: CV on the train part, one look at the blind part")
@@ -161,6 +161,10 @@ def main(argv: list[str] | None = None) -> int:
         ci = bootstrap_ci(yb, pi, 4)
         pc = " | ".join(f"{rep['per_class'][t]['f1']:.3f}" for t in REPLY_TYPES)
         print(f"| {name} | {rep['macro_f1']:.4f} | [{ci[0]:.3f}, {ci[1]:.3f}] | {pc} | {rep['accuracy']:.3f} |")
+    pm = np.array([REPLY_TYPES.index(v) for v in preds["learned model"]])
+    pr = np.array([REPLY_TYPES.index(v) for v in preds["rules"]])
+    lo, hi = paired_bootstrap_ci(yb, pm, pr, 4)
+    print(f"\nlearned model minus rules, macro-F1 (paired bootstrap 95%): [{lo:.3f}, {hi:.3f}]")
     fresh = [i for i, g in enumerate(blind) if g["source"] != "gold"]
     print(f"\nblind replies the rules were not written against (source != gold, n={len(fresh)}):")
     for name, pred in preds.items():

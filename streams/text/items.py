@@ -161,7 +161,7 @@ class _CharFeaturizer:
         from sklearn.preprocessing import normalize as l2
 
         n_docs = len(texts)
-        joined = "\x00".join(texts)  # n-grams spanning a separator contain code 0: never in vocab
+        joined = "\x00".join(texts)  # n-grams containing a separator (code point 0) are never in vocab
         cp = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
         lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=n_docs)
         doc_of = np.repeat(np.arange(n_docs), lengths + 1)[: len(cp)]
@@ -172,6 +172,10 @@ class _CharFeaturizer:
             code = cp[: len(cp) - n + 1].copy()
             for k in range(1, n):
                 code = (code << np.uint64(21)) | cp[k: len(cp) - n + 1 + k]
+            # An n-gram starting at a separator (code point 0) has the code of the shorter n-gram
+            # after it, and belongs to the previous document: without this, each text got the
+            # first character and bigram of the next text of the batch.  Code 0 is never found.
+            code[cp[: len(code)] == 0] = 0
             parts_codes.append(code)
             parts_docs.append(doc_of[: len(code)])
         if not parts_codes:

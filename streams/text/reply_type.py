@@ -1,6 +1,6 @@
 """Classify an official reply as on-site action, legal/policy explanation, both, or neither.
 
-Definitions (the gold set streams/text/data/reply_gold.jsonl was labelled by reading each
+Definitions (the gold set streams/text/data/reply_labels.jsonl was labelled by reading each
 reply against these, see docs/text.md):
 
 * onsite – the handling body (or one it directed) acted on the ground or with the parties
@@ -157,6 +157,27 @@ def classify_reply_rules(text: str | None, cues: dict[str, list[str]] | None = N
     return "neither"
 
 
+# The shipped learned model (streams/text/data/reply_model.npz), loaded once on first use.
+_MODELS: dict = {}
+
+
+def _model(path: str | None = None):
+    key = path or ""
+    m = _MODELS.get(key)
+    if m is None:
+        from .reply_model import ReplyModel
+
+        m = _MODELS[key] = ReplyModel.load(path)
+    return m
+
+
+def classify_replies(texts: list[str | None], model_path: str | None = None) -> list[tuple[str, float]]:
+    """(reply type, confidence) per text, in order, from the learned model (the shipped one
+    unless ``model_path``); the confidence is the model's probability of that type."""
+    return [(p.reply_type, p.confidence) for p in _model(model_path).predict(texts)]
+
+
 def classify_reply(text: str | None) -> str:
-    """One of REPLY_TYPES for an official reply text (None/empty → "neither")."""
-    return classify_reply_rules(text)
+    """One of REPLY_TYPES for an official reply text (None/empty → "neither"), by the shipped
+    learned model (it beat the rules on the blind gold set, see docs/text.md)."""
+    return _model().predict([text])[0].reply_type

@@ -25,8 +25,8 @@ def _cmd_train(args) -> int:
     from .items import ItemClassifier
 
     rows = list(_read_jsonl(args.data))
-    model = ItemClassifier.train(rows, C=args.C, word_ngrams=None if args.no_words else 2,
-                                 word_min_df=args.word_min_df)
+    model = ItemClassifier.train(rows, combine=args.combine, C=args.C, C_word=args.C, C_char=args.C,
+                                 word_ngrams=None if args.no_words else 2, word_min_df=args.word_min_df)
     model.save(args.output)
     print(f"trained on {model.meta['n_train']} rows, {len(model.labels)} labels -> {args.output}", file=sys.stderr)
     return 0
@@ -152,7 +152,10 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("train", help="train the item classifier on JSONL rows")
     p.add_argument("--data", required=True, help='JSONL: {"tokens"} or {"title","content"} plus "label"')
     p.add_argument("-o", "--output", required=True, help="model file to write")
-    p.add_argument("--C", type=float, default=1.0, help="LinearSVC regularisation (default 1.0)")
+    p.add_argument("--C", type=float, default=1.0, help="LinearSVC regularisation (default 1.0, chosen by CV)")
+    p.add_argument("--combine", choices=("joint", "average"), default="joint",
+                   help="joint (default, chosen by nested CV): one model over word + char blocks; "
+                        "average: calibrated word and char models, probabilities averaged")
     p.add_argument("--no-words", action="store_true", help="character n-grams only (no jieba at prediction)")
     p.add_argument("--word-min-df", type=int, default=1, help="drop words seen in fewer documents (2: 3x smaller file)")
     p.set_defaults(func=_cmd_train)

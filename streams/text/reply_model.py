@@ -26,8 +26,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from .items import _CharFeaturizer, fit_char_featurizer
-from .reply_type import REPLY_TYPES, _BOILER, _cues, classify_reply_rules
-from .segment import normalize
+from .reply_type import REPLY_TYPES, _cues, classify_reply_rules, clean_reply
 
 __all__ = ["ReplyModel", "ReplyPrediction", "reply_features_text", "cue_vector", "MODEL_FILE", "FORMAT"]
 
@@ -43,19 +42,16 @@ class ReplyPrediction:
     confidence: float
 
 
-def reply_features_text(text: str | None, max_chars: int | None) -> str:
-    """The text the character block reads: normalised, boilerplate replaced by 。, cut."""
-    t = normalize(text)
-    if not t:
-        return ""
-    t = _BOILER.sub("。", t)
+def reply_features_text(text: str | None, max_chars: int | None, cleaned: str | None = None) -> str:
+    """The text the character block reads: clean_reply(text), cut to max_chars."""
+    t = clean_reply(text) if cleaned is None else cleaned
     return t if max_chars is None else t[:max_chars]
 
 
-def cue_vector(text: str | None) -> np.ndarray:
+def cue_vector(text: str | None, cleaned: str | None = None) -> np.ndarray:
     """N_CUES numbers from the rules: log1p counts and presence of the four cue kinds, and the
     rules' decision one-hot (onsite, explanation, both, neither)."""
-    c = _cues(text)
+    c = _cues(text, cleaned)
     counts = [len(c[k]) for k in ("onsite_strong", "onsite_weak", "explain_strong", "explain_weak")]
     decision = classify_reply_rules(text, cues=c)
     return np.array([np.log1p(n) for n in counts] + [float(n > 0) for n in counts]
@@ -129,7 +125,14 @@ class ReplyModel:
         texts = list(texts)
         if not texts:
             return np.zeros((0, len(REPLY_TYPES)))
-        z = np.asarray(self.features(texts) @ self._w) + self.intercept
+        return self._proba(texts, [clean_reply(t) for t in texts])
+
+    def _proba(self, texts: list, cleaned: list[str]) -> np.ndarray:
+        n_char = self.char.n_features
+        cues = np.vstack([cue_vector(t, c) for t, c in zip(texts, cleaned)]) * self.cue_weight
+        z = (self.char.scores([reply_features_text(t, self.max_chars, c) for t, c in zip(texts, cleaned)],
+                              self._w[:n_char])
+             + cues @ self._w[n_char:] + self.intercept)
         if self.structure == "multiclass":
             z -= z.max(axis=1, keepdims=True)
             p = np.exp(z)
@@ -139,10 +142,13 @@ class ReplyModel:
 
     def predict(self, texts: Iterable[str | None]) -> list[ReplyPrediction]:
         texts = list(texts)
-        p = self.predict_proba(texts)
+        if not texts:
+            return []
+        cleaned = [clean_reply(t) for t in texts]
+        p = self._proba(texts, cleaned)
         out = []
-        for t, row in zip(texts, p):
-            if not normalize(t):  # nothing to read: neither, certainly
+        for c, row in zip(cleaned, p):
+            if not c:  # nothing to read: neither, certainly
                 out.append(ReplyPrediction("neither", 1.0))
                 continue
             k = int(row.argmax())

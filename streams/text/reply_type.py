@@ -109,11 +109,17 @@ _BOILER = re.compile(
 _ONSITE_TOKENS = frozenset({"走访", "约谈", "踏勘", "查勘", "蹲守", "出警"})
 
 
-def _cues(text: str | None) -> dict[str, list[str]]:
+def clean_reply(text: str | None) -> str:
+    """The reply normalised, with transfer/acknowledgement boilerplate replaced by 。 ("" if empty)."""
     t = normalize(text)
+    return _BOILER.sub("。", t) if t else ""
+
+
+def _cues(text: str | None, cleaned: str | None = None) -> dict[str, list[str]]:
+    """Cue matches of the reply; pass ``cleaned`` (clean_reply(text)) to skip cleaning again."""
+    t = clean_reply(text) if cleaned is None else cleaned
     if not t:
         return {"onsite_strong": [], "onsite_weak": [], "explain_strong": [], "explain_weak": []}
-    t = _BOILER.sub("。", t)
     cues = {
         "onsite_strong": [m.group(0) for m in _ON_S.finditer(t)],
         "onsite_weak": [m.group(0) for m in _ON_W.finditer(t)],

@@ -5,7 +5,8 @@ the shared tipdm2020 messages_with_replies.jsonl (texts are never copied into th
 Sources: ``gold`` (the 313 replies the rules were written against), ``heldout`` (36, labelled
 blind after the rules), ``a`` / ``b`` (two labellers, 550 replies each read by one of them),
 ``ab`` (100 replies both labelled independently and agreed) and ``adjudicated`` (the 9 of those
-100 where they disagreed, decided by a third reading against the definitions in docs/text.md).
+100 where they disagreed, decided by a third reading against the definitions in docs/text.md);
+those 100 rows also keep both labellings as ``label_a`` / ``label_b`` (agreement 0.91, kappa 0.855).
 
 Split: ``blind`` when the SHA-256 of ``reply-split-v1:<id>`` is 0 mod 4 — a quarter, fixed by the
 id alone and decided before any model saw the labels.  No choice (features, C, thresholds) is

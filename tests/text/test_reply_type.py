@@ -91,3 +91,24 @@ def test_learned_model_on_the_blind_part(tipdm):
     # 0.035 below.  The data and the shipped model are fixed, so the comparison is deterministic.
     assert report["macro_f1"] >= 0.72, report["per_class"]
     assert report["macro_f1"] > rules["macro_f1"]
+
+
+def test_reply_model_train_save_load(tmp_path):
+    from streams.text.reply_model import ReplyModel
+
+    texts = ["经A6区园林局现场核实调查，已安排绿化施工单位进行整改。", "根据《西地省居住登记规定》第三条，需提供身份证。",
+             "您的留言已收悉，已转市人社局调查处理。", "执法人员约谈施工方负责人。根据《噪声污染防治法》第三十条规定，禁止夜间施工。"] * 4
+    labels = ["onsite", "explanation", "neither", "both"] * 4
+    for structure in ("multiclass", "two_heads"):
+        m = ReplyModel.train(texts, labels, structure=structure, C=10.0)
+        assert [p.reply_type for p in m.predict(texts[:4])] == labels[:4]
+        path = tmp_path / f"{structure}.npz"
+        m.save(path)
+        loaded = ReplyModel.load(path)
+        assert loaded.predict(texts[:4] + [None]) == m.predict(texts[:4] + [None])
+    with pytest.raises(ValueError, match="unknown reply types"):
+        ReplyModel.train(texts, ["maybe"] * len(texts))
+    bad = tmp_path / "bad.npz"
+    bad.write_text("not a model", encoding="utf-8")
+    with pytest.raises(ValueError, match="not a reply-type model"):
+        ReplyModel.load(bad)

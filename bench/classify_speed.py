@@ -1,11 +1,15 @@
 """Item classification throughput, segmentation and featurisation included, on one core.
 
     python bench/classify_speed.py [--model MODEL] [--repeat 10] [--generated N]
+    python bench/classify_speed.py --task reply [--repeat 3]
 
 Without --model a model is trained on the shared tipdm2020 train_tokens.jsonl.  Texts are the
 tipdm dev messages (raw title + content, long: ~300 characters on average) repeated, or with
 --generated, synthetic hotline-length tickets.  Prints tickets/s for the lexicon fallback and the
 trained model.  Inputs are classified in batches of --batch (the stream consumer batches too).
+With --task reply: replies/s of the shipped reply-type model on the tipdm replies, one call per
+reply (as the worker's classify_reply) and in batches (as `hotline classify --task reply`), and
+of the hand-written rules.
 """
 
 from __future__ import annotations
@@ -56,6 +60,27 @@ def rate(model, rows: list[dict], batch: int, passes: int) -> tuple[float, float
     return rates[-1], rates[len(rates) // 2]
 
 
+def reply_speed(repeat: int, batch: int, passes: int) -> int:
+    from streams.text.reply_model import ReplyModel
+    from streams.text.reply_type import classify_reply_rules
+
+    texts = [r.get("reply") for r in read_jsonl(shared_file("messages_with_replies.jsonl"))] * repeat
+    model = ReplyModel.load()
+    get_tokenizer()
+    avg = sum(len(t or "") for t in texts) / len(texts)
+    print(f"inputs: tipdm replies x{repeat} ({len(texts)} replies, {avg:.0f} characters on average)")
+
+    class _Rules:
+        def predict(self, rows):
+            return [classify_reply_rules(t) for t in rows]
+
+    for name, m, b in (("rules, one call per reply", _Rules(), 1), ("learned model, one call per reply", model, 1),
+                       (f"learned model, batches of {batch}", model, batch)):
+        best, med = rate(m, texts, b, passes)
+        print(f"{name:40s} {best:8.0f} replies/s (median of {passes} passes {med:.0f})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", help="trained model file (default: train one on tipdm2020)")
@@ -63,7 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--generated", type=int, default=0, help="use N generated tickets instead of dev texts")
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--passes", type=int, default=5)
+    ap.add_argument("--task", choices=("item", "reply"), default="item")
     args = ap.parse_args(argv)
+    if args.task == "reply":
+        return reply_speed(args.repeat, args.batch, args.passes)
 
     if args.model:
         model = ItemClassifier.load(args.model)

@@ -25,8 +25,8 @@ def _cmd_train(args) -> int:
     from .items import ItemClassifier
 
     rows = list(_read_jsonl(args.data))
-    model = ItemClassifier.train(rows, C=args.C, word_ngrams=None if args.no_words else 2,
-                                 word_min_df=args.word_min_df)
+    model = ItemClassifier.train(rows, combine=args.combine, C=args.C, C_word=args.C, C_char=args.C,
+                                 word_ngrams=None if args.no_words else 2, word_min_df=args.word_min_df)
     model.save(args.output)
     print(f"trained on {model.meta['n_train']} rows, {len(model.labels)} labels -> {args.output}", file=sys.stderr)
     return 0
@@ -44,6 +44,8 @@ def _batches(iterable, size: int):
 
 
 def _cmd_classify(args) -> int:
+    if args.task == "reply":
+        return _classify_replies(args)
     from .items import load_classifier
 
     model = load_classifier(args.model)
@@ -58,6 +60,48 @@ def _cmd_classify(args) -> int:
                 flag = "\tlow" if pred.low_confidence else ""
                 out.write(f"{row.get('id', '')}\t{pred.label}\t{pred.confidence:.3f}{flag}\n")
     return 0
+
+
+def _classify_replies(args) -> int:
+    """One {"reply_type", "confidence"} per input row, in input order.  A line that is not JSON,
+    or a row without a ``reply`` field holding a string or null, stops with an error naming the
+    line (exit 2); rows of earlier batches of 512 have been written, none of its own batch."""
+    from .reply_type import classify_replies
+
+    fh = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")
+    out = sys.stdout
+
+    def rows():
+        for n, ln in enumerate(fh, 1):
+            if not ln.strip():
+                continue
+            try:
+                row = json.loads(ln)
+            except json.JSONDecodeError as exc:
+                raise _BadRow(f"{args.file} line {n}: not JSON ({exc.msg})") from None
+            if not isinstance(row, dict) or "reply" not in row or not (row["reply"] is None or isinstance(row["reply"], str)):
+                raise _BadRow(f"{args.file} line {n}: needs a 'reply' field holding a string or null")
+            yield row
+
+    try:
+        for batch in _batches(rows(), 512):
+            for row, (kind, conf) in zip(batch, classify_replies([r["reply"] for r in batch], args.model)):
+                if args.json:
+                    out.write(json.dumps({"reply_type": kind, "confidence": conf}) + "\n")
+                else:
+                    out.write(f"{row.get('id', '')}\t{kind}\t{conf:.3f}\n")
+    except _BadRow as exc:
+        out.flush()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if fh is not sys.stdin:
+            fh.close()
+    return 0
+
+
+class _BadRow(ValueError):
+    """An input row the command cannot classify."""
 
 
 def _cmd_evaluate(args) -> int:
@@ -108,14 +152,21 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("train", help="train the item classifier on JSONL rows")
     p.add_argument("--data", required=True, help='JSONL: {"tokens"} or {"title","content"} plus "label"')
     p.add_argument("-o", "--output", required=True, help="model file to write")
-    p.add_argument("--C", type=float, default=1.0, help="LinearSVC regularisation (default 1.0)")
+    p.add_argument("--C", type=float, default=1.0, help="LinearSVC regularisation (default 1.0, chosen by CV)")
+    p.add_argument("--combine", choices=("joint", "average"), default="joint",
+                   help="joint (default, chosen by nested CV): one model over word + char blocks; "
+                        "average: calibrated word and char models, probabilities averaged")
     p.add_argument("--no-words", action="store_true", help="character n-grams only (no jieba at prediction)")
     p.add_argument("--word-min-df", type=int, default=1, help="drop words seen in fewer documents (2: 3x smaller file)")
     p.set_defaults(func=_cmd_train)
 
-    p = subparsers.add_parser("classify", help="classify JSONL tickets (title/content) into items")
+    p = subparsers.add_parser("classify", help="classify JSONL tickets into items, or replies into reply types")
     p.add_argument("file", help="JSONL file, or - for stdin")
-    p.add_argument("--model", help="trained model; without it the keyword lexicon is used")
+    p.add_argument("--task", choices=("item", "reply"), default="item",
+                   help="item (default): rows with title/content -> item; reply: rows with a 'reply' field -> "
+                        "onsite|explanation|both|neither")
+    p.add_argument("--model", help="item: trained model (without it the keyword lexicon is used); "
+                                   "reply: reply model .npz (default: the one shipped in the package)")
     p.add_argument("--json", action="store_true", help="one JSON object per input line, in input order")
     p.set_defaults(func=_cmd_classify)
 

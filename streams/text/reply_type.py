@@ -1,6 +1,6 @@
 """Classify an official reply as on-site action, legal/policy explanation, both, or neither.
 
-Definitions (the gold set streams/text/data/reply_gold.jsonl was labelled by reading each
+Definitions (the gold set streams/text/data/reply_labels.jsonl was labelled by reading each
 reply against these, see docs/text.md):
 
 * onsite – the handling body (or one it directed) acted on the ground or with the parties
@@ -23,7 +23,7 @@ import re
 
 from .segment import cut, normalize
 
-__all__ = ["REPLY_TYPES", "classify_reply", "reply_cues"]
+__all__ = ["REPLY_TYPES", "classify_reply", "classify_reply_rules", "reply_cues"]
 
 REPLY_TYPES = ("onsite", "explanation", "both", "neither")
 
@@ -109,11 +109,17 @@ _BOILER = re.compile(
 _ONSITE_TOKENS = frozenset({"走访", "约谈", "踏勘", "查勘", "蹲守", "出警"})
 
 
-def _cues(text: str | None) -> dict[str, list[str]]:
+def clean_reply(text: str | None) -> str:
+    """The reply normalised, with transfer/acknowledgement boilerplate replaced by 。 ("" if empty)."""
     t = normalize(text)
+    return _BOILER.sub("。", t) if t else ""
+
+
+def _cues(text: str | None, cleaned: str | None = None) -> dict[str, list[str]]:
+    """Cue matches of the reply; pass ``cleaned`` (clean_reply(text)) to skip cleaning again."""
+    t = clean_reply(text) if cleaned is None else cleaned
     if not t:
         return {"onsite_strong": [], "onsite_weak": [], "explain_strong": [], "explain_weak": []}
-    t = _BOILER.sub("。", t)
     cues = {
         "onsite_strong": [m.group(0) for m in _ON_S.finditer(t)],
         "onsite_weak": [m.group(0) for m in _ON_W.finditer(t)],
@@ -131,15 +137,15 @@ def reply_cues(text: str | None) -> tuple[list[str], list[str]]:
     return c["onsite_strong"] + c["onsite_weak"], c["explain_strong"] + c["explain_weak"]
 
 
-def classify_reply(text: str | None) -> str:
-    """One of REPLY_TYPES for an official reply text (None/empty → "neither").
+def classify_reply_rules(text: str | None, cues: dict[str, list[str]] | None = None) -> str:
+    """The hand-written rules: one of REPLY_TYPES for a reply text (None/empty → "neither").
 
     Decision: each side is strong (explicit cue) or weak (indirect cue, e.g. a bare document
     number or 按照…标准).  Either kind alone decides a side.  When both sides fire, "both" needs both sides
     strong; otherwise the strong side wins, and weak/weak counts as on-site (the rule mention
     then describes the basis of the action rather than explaining policy to the citizen).
     """
-    c = _cues(text)
+    c = _cues(text) if cues is None else cues
     on_s, on_w = bool(c["onsite_strong"]), bool(c["onsite_weak"])
     ex_s, ex_w = bool(c["explain_strong"]), len(c["explain_weak"]) >= 1
     on = on_s or on_w
@@ -155,3 +161,29 @@ def classify_reply(text: str | None) -> str:
     if ex:
         return "explanation"
     return "neither"
+
+
+# The shipped learned model (streams/text/data/reply_model.npz), loaded once on first use.
+_MODELS: dict = {}
+
+
+def _model(path: str | None = None):
+    key = path or ""
+    m = _MODELS.get(key)
+    if m is None:
+        from .reply_model import ReplyModel
+
+        m = _MODELS[key] = ReplyModel.load(path)
+    return m
+
+
+def classify_replies(texts: list[str | None], model_path: str | None = None) -> list[tuple[str, float]]:
+    """(reply type, confidence) per text, in order, from the learned model (the shipped one
+    unless ``model_path``); the confidence is the model's probability of that type."""
+    return [(p.reply_type, p.confidence) for p in _model(model_path).predict(texts)]
+
+
+def classify_reply(text: str | None) -> str:
+    """One of REPLY_TYPES for an official reply text (None/empty → "neither"), by the shipped
+    learned model (it beat the rules on the blind gold set, see docs/text.md)."""
+    return _model().predict([text])[0].reply_type

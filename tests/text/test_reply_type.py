@@ -1,6 +1,7 @@
 import pytest
 
-from streams.text.reply_type import REPLY_TYPES, classify_reply
+from streams.text.reply_gold import cohen_kappa, load_reply_labels, merge_labels, split_of
+from streams.text.reply_type import REPLY_TYPES, classify_replies, classify_reply, classify_reply_rules
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -21,19 +22,93 @@ from streams.text.reply_type import REPLY_TYPES, classify_reply
     ("我局严格按照国家规定规范办学。", "neither"),  # a promise, not an explanation
     ("经查，该项目手续齐全。感谢您的支持！", "neither"),
 ])
-def test_examples(text, expected):
-    assert classify_reply(text) == expected
+def test_rules_examples(text, expected):
+    assert classify_reply_rules(text) == expected
 
 
-def test_always_a_known_type():
-    for text in ["随便", "现场", "《》", "根据", "x" * 5000]:
+def test_always_a_known_type_with_confidence_in_range():
+    texts = ["随便", "现场", "《》", "根据", "x" * 5000, None, "", "经现场核实，已责令整改。"]
+    for text in texts:
+        assert classify_reply_rules(text) in REPLY_TYPES
         assert classify_reply(text) in REPLY_TYPES
+    out = classify_replies(texts)
+    assert len(out) == len(texts)
+    assert all(kind in REPLY_TYPES and 0.0 <= conf <= 1.0 for kind, conf in out)
+    assert out[5] == ("neither", 1.0) and out[6] == ("neither", 1.0)  # nothing to read
+    assert [kind for kind, _ in out] == [classify_reply(t) for t in texts]
+
+
+def test_learned_model_reads_clear_cases():
+    # Unambiguous replies of each kind (written here, not from the gold set).
+    assert classify_reply("您好，您的留言已收悉，已转交市住建局调查处理。") == "neither"
+    assert classify_reply("经我局执法人员现场核查，该餐馆油烟直排属实，已下达责令整改通知书，要求三日内安装油烟净化设施。") == "onsite"
+    assert classify_reply("根据《A市城乡居民最低生活保障办法》第八条规定，申请低保需提供户口簿、身份证、收入证明等材料，"
+                          "向户籍所在地街道办事处提出申请。") == "explanation"
+
+
+def test_split_is_a_fixed_quarter_of_ids():
+    ids = range(100_000, 104_000)
+    blind = sum(split_of(i) == "blind" for i in ids)
+    assert 900 < blind < 1100  # ~1/4
+    assert split_of(12345) == split_of(12345) and split_of("12345") == split_of(12345)
+
+
+def test_gold_file_split_matches_the_hash():
+    rows = load_reply_labels()
+    assert len(rows) >= 1500
+    assert all(r["split"] == split_of(r["id"]) and r["label"] in REPLY_TYPES for r in rows)
+    assert len({r["id"] for r in rows}) == len(rows)
+
+
+def test_kappa_and_merge():
+    assert cohen_kappa(["a", "b", "a", "b"], ["a", "b", "a", "b"]) == 1.0
+    assert cohen_kappa(["a", "a", "b", "b"], ["a", "b", "a", "b"]) == 0.0
+    rows = merge_labels([("a", {1: "onsite", 2: "both"}), ("b", {1: "onsite", 2: "neither", 3: "both"})], {2: "both"})
+    assert [(r["id"], r["label"], r["source"]) for r in rows] == [(1, "onsite", "ab"), (2, "both", "adjudicated"),
+                                                                   (3, "both", "b")]
+    with pytest.raises(ValueError, match="not adjudicated"):
+        merge_labels([("a", {1: "onsite"}), ("b", {1: "both"})], {})
 
 
 @pytest.mark.shared
-def test_gold_set_macro_f1(tipdm):
+def test_rules_on_the_replies_they_were_written_against(tipdm):
     from streams.text.evaluate_reply import evaluate_reply
 
-    report = evaluate_reply(tipdm("messages_with_replies.jsonl"))
-    assert report["n"] >= 300
-    assert report["macro_f1"] >= 0.85, report["per_class"]
+    report = evaluate_reply(classify_reply_rules, split=None, replies_path=tipdm("messages_with_replies.jsonl"),
+                            sources={"gold"})
+    assert report["n"] == 313
+    assert report["macro_f1"] >= 0.85, report["per_class"]  # 0.860 measured (tuned on these: optimistic)
+
+
+@pytest.mark.shared
+def test_learned_model_on_the_blind_part(tipdm):
+    from streams.text.evaluate_reply import evaluate_reply
+
+    report = evaluate_reply(split="blind", replies_path=tipdm("messages_with_replies.jsonl"))
+    rules = evaluate_reply(classify_reply_rules, split="blind", replies_path=tipdm("messages_with_replies.jsonl"))
+    assert report["n"] == 348
+    # 0.755 measured on the blind part (no choice made on it; rules 0.729); the assert sits
+    # 0.035 below.  The data and the shipped model are fixed, so the comparison is deterministic.
+    assert report["macro_f1"] >= 0.72, report["per_class"]
+    assert report["macro_f1"] > rules["macro_f1"]
+
+
+def test_reply_model_train_save_load(tmp_path):
+    from streams.text.reply_model import ReplyModel
+
+    texts = ["经A6区园林局现场核实调查，已安排绿化施工单位进行整改。", "根据《西地省居住登记规定》第三条，需提供身份证。",
+             "您的留言已收悉，已转市人社局调查处理。", "执法人员约谈施工方负责人。根据《噪声污染防治法》第三十条规定，禁止夜间施工。"] * 4
+    labels = ["onsite", "explanation", "neither", "both"] * 4
+    for structure in ("multiclass", "two_heads"):
+        m = ReplyModel.train(texts, labels, structure=structure, C=10.0)
+        assert [p.reply_type for p in m.predict(texts[:4])] == labels[:4]
+        path = tmp_path / f"{structure}.npz"
+        m.save(path)
+        loaded = ReplyModel.load(path)
+        assert loaded.predict(texts[:4] + [None]) == m.predict(texts[:4] + [None])
+    with pytest.raises(ValueError, match="unknown reply types"):
+        ReplyModel.train(texts, ["maybe"] * len(texts))
+    bad = tmp_path / "bad.npz"
+    bad.write_text("not a model", encoding="utf-8")
+    with pytest.raises(ValueError, match="not a reply-type model"):
+        ReplyModel.load(bad)

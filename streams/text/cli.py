@@ -10,6 +10,8 @@ import argparse
 import json
 import sys
 
+from streams.core.records import chunks
+
 __all__ = ["register", "main"]
 
 
@@ -32,17 +34,6 @@ def _cmd_train(args) -> int:
     return 0
 
 
-def _batches(iterable, size: int):
-    batch = []
-    for x in iterable:
-        batch.append(x)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def _cmd_classify(args) -> int:
     if args.task == "reply":
         return _classify_replies(args)
@@ -50,7 +41,7 @@ def _cmd_classify(args) -> int:
 
     model = load_classifier(args.model)
     out = sys.stdout
-    for batch in _batches(_read_jsonl(args.file), 512):
+    for batch in chunks(_read_jsonl(args.file), 512):
         for row, pred in zip(batch, model.predict(batch)):
             if args.json:
                 rec = {"id": row.get("id"), "label": pred.label, "confidence": pred.confidence,
@@ -84,7 +75,7 @@ def _classify_replies(args) -> int:
             yield row
 
     try:
-        for batch in _batches(rows(), 512):
+        for batch in chunks(rows(), 512):
             for row, (kind, conf) in zip(batch, classify_replies([r["reply"] for r in batch], args.model)):
                 if args.json:
                     out.write(json.dumps({"reply_type": kind, "confidence": conf}) + "\n")

@@ -7,10 +7,9 @@ import json
 import pytest
 import redis
 
-from schemas.taxonomy import load_taxonomy
 from streams.adapters.fenced import FencedCounter, PartitionBatch, RedisRetry, redis_error_kind
 from streams.core.pipeline import Processor
-from streams.adapters.store import CounterStore, FenceMoved, connect
+from streams.adapters.store import FenceMoved
 from streams.core.testing import FixedPredictor
 
 pytestmark = pytest.mark.integration
@@ -21,14 +20,6 @@ def ev(tid: str, t: str, kind: str = "created", **extra) -> bytes:
            "category": "交通管理", "district": "南城", "content": f"{tid} 路口违章停车"}
     doc.update(extra)
     return json.dumps(doc, ensure_ascii=False).encode()
-
-
-@pytest.fixture
-def store(redis_url, namespace):
-    s = CounterStore(connect(redis_url), namespace, load_taxonomy())
-    s.claim_namespace()
-    yield s
-    s.drop()
 
 
 def counter(store, reader=None) -> FencedCounter:

@@ -22,14 +22,6 @@ def ev(tid, t, kind="created", **extra):
     return json.dumps(doc, ensure_ascii=False).encode()
 
 
-@pytest.fixture
-def store(redis_url, namespace):
-    s = CounterStore(connect(redis_url), namespace, load_taxonomy())
-    s.claim_namespace()
-    yield s
-    s.drop()
-
-
 def apply(store, fence, records, first_offset):
     proc = Processor("k", FixedPredictor(), repeat_rules=None)
     prep = proc.prepare(records)

@@ -4,7 +4,7 @@ Features of a reply (normalised, transfer/acknowledgement boilerplate removed as
 
 * character 1..n-gram TF-IDF (sublinear tf, l2), computed with the numpy featuriser of the item
   classifier (no sklearn at prediction);
-* the rules' cues (streams/text/reply_type.py): log1p counts of strong/weak on-site and
+* the rules' cues (streams/text/reply_rules.py): log1p counts of strong/weak on-site and
   explanation cues, whether each fired, and the rules' decision one-hot, times ``cue_weight``.
 
 Model: ``structure="multiclass"`` — multinomial logistic regression over the four types; or
@@ -26,7 +26,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from .items import _CharFeaturizer, fit_char_featurizer
-from .reply_type import REPLY_TYPES, _cues, classify_reply_rules, clean_reply
+from .reply_rules import REPLY_TYPES, _cues, classify_reply_rules, clean_reply
 
 __all__ = ["ReplyModel", "ReplyPrediction", "reply_features_text", "cue_vector", "MODEL_FILE", "FORMAT"]
 

@@ -15,7 +15,7 @@ from streams.core.records import iter_file
 from streams.commands.snapshot import take_snapshot
 from streams.adapters.store import CounterStore, connect
 from tests.support import (count_records, generate, hotline, live_vs_batch, hotline_json, settled, start_exporter,
-                           start_worker, wait_for_records)
+                           start_worker, wait_for_records, wait_until)
 
 pytestmark = pytest.mark.integration
 

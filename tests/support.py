@@ -98,11 +98,14 @@ def count_records(path: Path) -> int:
 
 
 def wait_for_records(store, n: int, timeout: float = 300, workers=()) -> None:
+    """Wait until `n` records are counted; fail at once when every given worker has exited (a worker
+    that stopped on an error would otherwise be waited for until the deadline)."""
     deadline = time.monotonic() + timeout
     seen = -1
     import redis
 
     while time.monotonic() < deadline:
+        dead = bool(workers) and not any(w.alive() for w in workers)
         try:
             seen = store.pipeline_counters().get("records", 0)
         except (redis.ConnectionError, redis.BusyLoadingError):
@@ -110,9 +113,43 @@ def wait_for_records(store, n: int, timeout: float = 300, workers=()) -> None:
             continue
         if seen >= n:
             return
+        if dead:
+            logs = "\n".join(f"--- {w.name} (exit {w.p.returncode})\n{w.output()}" for w in workers)
+            raise AssertionError(f"every worker exited with {seen} of {n} records counted\n{logs}")
         time.sleep(0.25)
     logs = "\n".join(f"--- {w.name}\n{w.output()}" for w in workers)
     raise AssertionError(f"only {seen} of {n} records counted after {timeout} s\n{logs}")
+
+
+def wait_until(cond, timeout: float = 120, what: str = "condition", every: float = 0.05):
+    """Poll `cond` until it returns a true value (returned); Redis errors count as not yet."""
+    import redis
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = cond()
+            if value:
+                return value
+        except (redis.RedisError, OSError):
+            pass
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def settled(read, quiet: float = 1.0, timeout: float = 120, what: str = "figures to settle"):
+    """Wait until `read()` returns the same value for `quiet` seconds (nothing counted twice shows
+    up later), and return it. Replaces fixed sleeps after a replay."""
+    deadline = time.monotonic() + timeout
+    last, since = read(), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        now = read()
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return now
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def comparable(report: dict) -> dict:

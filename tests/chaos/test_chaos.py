@@ -2,12 +2,15 @@
 After every scenario the live counters must equal the batch report of the same file, exactly.
 
 Each scenario runs HOTLINE_CHAOS_RUNS times (default 2) with different seeds; set it higher for a
-longer soak. Every run prints what it compared.
+longer soak. Every run prints what it compared, and asserts that its fault landed mid-replay: the
+records counter read at the fault is strictly between 0 and the number of records (a fault before
+the first or after the last batch would prove nothing).
 """
 from __future__ import annotations
 
 import os
 import random
+import signal
 import threading
 import time
 import urllib.request
@@ -20,8 +23,8 @@ from streams.adapters.kafka import ensure_topics, replay
 from streams.core.records import iter_file
 from streams.commands.snapshot import take_snapshot
 from streams.adapters.store import CounterStore, connect
-from tests.support import (count_records, generate, live_vs_batch, hotline_json, start_exporter, start_worker,
-                           wait_for_records)
+from tests.support import (count_records, generate, live_vs_batch, hotline_json, settled, start_exporter,
+                           start_worker, wait_for_records, wait_until as wait_for)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 RUNS = int(os.environ.get("HOTLINE_CHAOS_RUNS", "2"))
@@ -63,6 +66,23 @@ def _store(settings):
     return CounterStore(connect(settings.redis_url), settings.namespace, load_taxonomy())
 
 
+def counted(store) -> int:
+    return store.pipeline_counters().get("records", 0)
+
+
+def assert_mid_way(at: int, n: int, fault: str) -> None:
+    assert 0 < at < n, f"the {fault} did not land mid-replay: {at} of {n} records counted at the fault"
+
+
+def settle(store) -> None:
+    """Wait until the counters stop moving (anything counted twice would show up by then)."""
+    settled(lambda: store.pipeline_counters(), quiet=1.0)
+
+
+def pause(proc, sig) -> None:
+    os.killpg(proc.p.pid, sig)
+
+
 @pytest.mark.parametrize("run", range(RUNS))
 def test_worker_killed_mid_replay_then_restarted(settings, sample, reference, run):
     rnd = random.Random(1000 + run)
@@ -71,11 +91,13 @@ def test_worker_killed_mid_replay_then_restarted(settings, sample, reference, ru
     worker = start_worker(settings)
     try:
         replay(iter_file(str(sample)), settings, progress=False)
-        at = wait_until(store, rnd.uniform(0.1, 0.8), n)
+        wait_until(store, rnd.uniform(0.1, 0.8), n)
         worker.kill()
+        at = counted(store)  # the worker is dead: this is what Redis holds at the fault
+        assert_mid_way(at, n, "worker SIGKILL")
         worker = start_worker(settings, name="restarted")
         wait_for_records(store, n, workers=[worker])
-        time.sleep(1)
+        settle(store)
         check_exact(settings, reference, f"worker SIGKILL at {at}/{n}")
     finally:
         worker.stop()
@@ -89,15 +111,20 @@ def test_group_member_killed_then_one_added_back(settings, sample, reference, ru
     store, n = _store(settings), count_records(sample)
     workers = [start_worker(settings, name=f"w{i}") for i in range(size)]
     try:
-        time.sleep(settings.session_timeout_s)  # let the group settle with all members
+        # Let the group form with all members. A fixed pause (open): the workers log assignments at
+        # INFO, below their log level, so there is no condition to wait on; the test is exact
+        # whenever the group forms, this only makes the kill land on a full group more often.
+        time.sleep(settings.session_timeout_s)
         replay(iter_file(str(sample)), settings, progress=False)
-        at = wait_until(store, rnd.uniform(0.1, 0.6), n)
+        wait_until(store, rnd.uniform(0.1, 0.6), n)
         victim = workers.pop(rnd.randrange(size))
         victim.kill()
+        at = counted(store)
+        assert_mid_way(at, n, "group member SIGKILL")
         wait_until(store, min(1.0, at / n + 0.15), n, timeout=180)
         workers.append(start_worker(settings, name="added"))
         wait_for_records(store, n, workers=workers)
-        time.sleep(1)
+        settle(store)
         check_exact(settings, reference, f"{size} workers, one SIGKILLed at {at}/{n}, one added back")
     finally:
         for w in workers:
@@ -119,14 +146,22 @@ def test_redis_stopped_mid_replay_and_started_again(kafka_url, sample, reference
     worker = start_worker(settings)
     try:
         replay(iter_file(str(sample)), settings, progress=False)
-        at = wait_until(store, rnd.uniform(0.1, 0.7), n)
+        wait_until(store, rnd.uniform(0.1, 0.7), n)
         redis_svc.proc.kill()  # SIGKILL: no goodbye
         redis_svc.proc.wait(5)
-        time.sleep(rnd.uniform(2, 6))
+        time.sleep(rnd.uniform(2, 6))  # the outage itself (a chosen duration, not a wait for anything)
         assert worker.alive(), worker.output()
-        redis_svc.restart()
+        # What Redis held when it died (AOF, fsync always): read with the worker paused so it cannot
+        # add to it first; the pause is far below the session timeout.
+        pause(worker, signal.SIGSTOP)
+        try:
+            redis_svc.restart()
+            at = wait_for(lambda: store.r.ping() and (counted(store),), 60, "the restarted Redis to load")[0]
+        finally:
+            pause(worker, signal.SIGCONT)
+        assert_mid_way(at, n, "Redis SIGKILL")
         wait_for_records(store, n, workers=[worker])
-        time.sleep(1)
+        settle(store)
         check_exact(settings, reference, f"Redis SIGKILLed at {at}/{n}, down a few seconds")
     finally:
         worker.stop()
@@ -145,20 +180,35 @@ def test_broker_frozen_longer_than_the_session_timeout(settings, sample, referen
     worker = start_worker(settings)
     try:
         replay(iter_file(str(sample)), settings, progress=False)
-        at = wait_until(store, rnd.uniform(0.1, 0.7), n)
+        wait_until(store, rnd.uniform(0.1, 0.7), n)
         broker.freeze()
-        time.sleep(settings.session_timeout_s + 4)
+        time.sleep(settings.session_timeout_s + 4)  # the fault's chosen duration: past the session timeout
+        at = counted(store)  # all the worker could count without the broker
         broker.thaw()
+        assert_mid_way(at, n, "broker freeze")
         wait_for_records(store, n, workers=[worker], timeout=240)
-        time.sleep(1)
+        settle(store)
         check_exact(settings, reference, f"broker SIGSTOPped at {at}/{n} for {settings.session_timeout_s + 4:.0f} s")
     finally:
         worker.stop()
         broker.stop()
 
 
+def figures(body: str) -> dict[str, str]:
+    """The exporter's figures (every hotline_* sample but the scrape's own duration), by series."""
+    out = {}
+    for line in body.splitlines():
+        if line.startswith("hotline_") and not line.startswith("hotline_exporter_scrape_duration"):
+            series, _, value = line.rpartition(" ")
+            out[series] = value
+    return out
+
+
 @pytest.mark.parametrize("run", range(RUNS))
 def test_exporter_killed_and_restarted_during_scrapes(settings, sample, reference, run):
+    """Mid-replay, with the worker paused so the figures hold still: a scrape, the exporter
+    SIGKILLed (scrapes fail), restarted, a scrape: the two scrapes publish the same figures. Then the
+    replay ends and the restarted exporter publishes the batch report's ticket count."""
     rnd = random.Random(5000 + run)
     settings = settings.with_(exporter_addr=f"127.0.0.1:{free_port()}")
     ensure_topics(settings)
@@ -168,11 +218,12 @@ def test_exporter_killed_and_restarted_during_scrapes(settings, sample, referenc
     url = f"http://{settings.exporter_addr}/metrics"
     scrapes = {"ok": 0, "failed": 0}
     stop = threading.Event()
+    get = lambda: urllib.request.urlopen(url, timeout=30).read().decode()
 
     def scrape():
         while not stop.is_set():
             try:
-                urllib.request.urlopen(url, timeout=5).read()
+                urllib.request.urlopen(url, timeout=30).read()
                 scrapes["ok"] += 1
             except OSError:
                 scrapes["failed"] += 1
@@ -180,19 +231,36 @@ def test_exporter_killed_and_restarted_during_scrapes(settings, sample, referenc
 
     th = threading.Thread(target=scrape, daemon=True)
     try:
-        wait_port(settings.exporter_host_port[1], 30, exporter.p, "exporter")
+        wait_port(settings.exporter_host_port[1], 60, exporter.p, "exporter")
         th.start()
         replay(iter_file(str(sample)), settings, progress=False)
         wait_until(store, rnd.uniform(0.1, 0.7), n)
-        exporter.kill()
-        time.sleep(rnd.uniform(0.5, 2))
-        exporter = start_exporter(settings, HOTLINE_WINDOW_CLOCK="event")
-        wait_port(settings.exporter_host_port[1], 30, exporter.p, "exporter")
+        pause(worker, signal.SIGSTOP)
+        try:
+            at = settled(lambda: counted(store), quiet=0.5)
+            assert_mid_way(at, n, "exporter SIGKILL")
+            before = figures(get())
+            exporter.kill()
+            failed_before = scrapes["failed"]
+            wait_for(lambda: scrapes["failed"] > failed_before, 30, "a scrape to fail while the exporter is down")
+            time.sleep(rnd.uniform(0.5, 2))  # the outage's chosen duration
+            exporter = start_exporter(settings, HOTLINE_WINDOW_CLOCK="event")
+            wait_port(settings.exporter_host_port[1], 60, exporter.p, "exporter")
+            after = figures(get())
+        finally:
+            pause(worker, signal.SIGCONT)
+        changed = {k: (before.get(k), after.get(k)) for k in set(before) | set(after) if before.get(k) != after.get(k)}
+        assert before and not changed, f"{len(changed)} series differ across the restart, e.g. {list(changed.items())[:5]}"
+        assert before['hotline_events_total{outcome="counted"}'] != "0.0"
+        ok_after = scrapes["ok"]
         wait_for_records(store, n, workers=[worker])
+        settle(store)
+        wait_for(lambda: scrapes["ok"] > ok_after, 30, "a scrape of the restarted exporter")
         stop.set()
-        th.join(10)
-        body = urllib.request.urlopen(url, timeout=30).read().decode()
-        print(f"[exporter restart] scrapes ok {scrapes['ok']}, failed while down {scrapes['failed']}")
+        th.join(30)
+        body = get()
+        print(f"[exporter restart at {at}/{n}] {len(before)} series equal before and after; "
+              f"scrapes ok {scrapes['ok']}, failed while down {scrapes['failed']}")
         assert f"hotline_tickets_total {float(reference['valid'])}" in body
         check_exact(settings, reference, "exporter SIGKILLed and restarted during scrapes")
     finally:

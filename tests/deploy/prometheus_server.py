@@ -5,7 +5,7 @@
         print(prom.query('hotline_up'))                       # -> list of {"metric", "value"}
         print(prom.query_range("hotline_up", start, end, step=1))
 
-The generated config scrapes the target every second (job ``hotline-exporter`` by default, with the
+The generated config scrapes the target every 3 seconds (job ``hotline-exporter`` by default, with the
 ``hotline_namespace`` label the project's rules expect), evaluates rules every second, and loads the
 project's rule files (deploy/prometheus/rules/*.yml) unless told otherwise. With ``fast_rules`` (the
 default) the rule files are copied without their per-group ``interval:`` so every group runs at 1s. Storage is a temporary
@@ -66,10 +66,12 @@ class PrometheusServer:
         job: str = "hotline-exporter",
         labels: dict[str, str] | None = None,
         rule_files: Iterable[str | os.PathLike] | None = None,
-        scrape_interval: str = "1s",
+        # Scrape every 3 s with a 3 s timeout (Prometheus caps the timeout at the interval): a 1 s
+        # timeout failed scrapes on a loaded 2-core machine running four servers at once.
+        scrape_interval: str = "3s",
         evaluation_interval: str = "1s",
         binary: str | None = None,
-        startup_timeout: float = 30.0,
+        startup_timeout: float = 90.0,
         fast_rules: bool = True,
     ) -> None:
         self.target = target
@@ -214,7 +216,7 @@ class PrometheusServer:
         query = urllib.parse.urlencode(params or {}, doseq=True)
         url = f"{self.url}/api/v1/{path}" + (f"?{query}" if query else "")
         try:
-            with urllib.request.urlopen(url, timeout=10) as resp:
+            with urllib.request.urlopen(url, timeout=60) as resp:
                 body = json.load(resp)
         except urllib.error.HTTPError as exc:  # 400/422 carry a JSON error body
             try:
@@ -249,7 +251,19 @@ class PrometheusServer:
         sample = result[0]["value"] if isinstance(result[0], dict) else result[0]
         return float(sample[1])
 
-    def wait_for(self, expr: str, timeout: float = 20.0, interval: float = 0.25) -> list[dict[str, Any]]:
+    def wait_scrapes(self, n: int = 2, timeout: float = 90.0) -> None:
+        """Wait until the target has been scraped `n` more times (and rules evaluated meanwhile):
+        a condition, where a fixed sleep assumed a scrape interval."""
+        stamp = lambda: max((float(r["value"][1]) for r in self.query(f'timestamp(up{{job="{self.job}"}})')), default=0.0)
+        first = stamp()
+        interval = float(self.scrape_interval.rstrip("s"))
+        deadline = time.monotonic() + timeout
+        while stamp() < first + (n - 0.5) * interval:
+            if time.monotonic() > deadline:
+                raise PrometheusError(f"fewer than {n} scrapes in {timeout}s\n{self.log()}")
+            time.sleep(0.25)
+
+    def wait_for(self, expr: str, timeout: float = 90.0, interval: float = 0.25) -> list[dict[str, Any]]:
         """Poll until the instant query returns a non-empty result; return it."""
         deadline = time.monotonic() + timeout
         while True:

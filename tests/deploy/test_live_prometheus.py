@@ -126,7 +126,7 @@ class Stack:
 
         wait_for_records(self.store, n, timeout=timeout, workers=self.procs)
         # ... and Prometheus has scraped that, and recorded rules on it.
-        self.prom.wait_for(f'sum(max without (instance) (hotline_events_total)) >= {n}', timeout=30)
+        self.prom.wait_for(f'sum(max without (instance) (hotline_events_total)) >= {n}', timeout=90)
 
 
 def replay_lines(settings, lines: list[bytes]) -> None:
@@ -201,13 +201,13 @@ def test_every_dashboard_query_returns_data_after_a_replay(settings, tmp_path):
     with ExitStack() as stack:
         live = Stack(settings, stack, "dash")
         prom = live.prom
-        prom.wait_for('up{job="hotline-exporter"} == 1', timeout=30)
-        prom.wait_for('up{job="hotline-worker"} == 1', timeout=60)
+        prom.wait_for('up{job="hotline-exporter"} == 1', timeout=90)
+        prom.wait_for('up{job="hotline-worker"} == 1', timeout=90)
         # A couple of scrapes before the data: counters start from a sample, rates have a base.
-        time.sleep(2)
+        prom.wait_scrapes(2)
         replay_lines(live.settings, lines)
         live.wait_counted(len(lines))
-        time.sleep(4)  # a few more scrapes and rule evaluations (1 s each)
+        prom.wait_scrapes(2)  # a few more scrapes and rule evaluations
 
         # `$item`: an item with tickets in the last hour and evaluations in the last 24 h.
         assert prom.query(f'hotline:item_tickets:1h{{item="{item}"}} > 0'), item
@@ -330,9 +330,9 @@ def test_injected_spike_alerts_in_the_stream_and_in_prometheus_and_the_quiet_bac
         quiet = Stack(quiet_settings, stack, "quiet", compressed=rules)
         proms = (hot.prom, hot.fast, quiet.prom, quiet.fast)
         for prom in proms:
-            prom.wait_for('up{job="hotline-exporter"} == 1', timeout=30)
+            prom.wait_for('up{job="hotline-exporter"} == 1', timeout=90)
             # The detector counter is published at 0 from the start, so its first increment is seen.
-            prom.wait_for('count(hotline_repeat_spike_alerts_total == 0) == 2', timeout=30)
+            prom.wait_for('count(hotline_repeat_spike_alerts_total == 0) == 2', timeout=90)
 
         # The same quiet background into both namespaces, then quiet time with Prometheus scraping.
         replay_lines(hot.settings, bg)
@@ -374,12 +374,12 @@ def test_injected_spike_alerts_in_the_stream_and_in_prometheus_and_the_quiet_bac
         # baseline needs the Prometheus-history average `[7d:30m] offset 1h`, absent during the
         # first hour of history by design. Their other conditions hold (checked here); the rules
         # themselves fire with compressed history in (b').
-        firing = hot.prom.wait_for('ALERTS{alertname="HotlineRepeatSpikeDetected", alertstate="firing"}', timeout=30)
+        firing = hot.prom.wait_for('ALERTS{alertname="HotlineRepeatSpikeDetected", alertstate="firing"}', timeout=90)
         assert {a["metric"]["scope_type"] for a in firing} == {"item", "district"}, firing
         assert {a["metric"]["severity"] for a in firing} == {"info"}, firing
         # The recording rules follow the scrapes by an evaluation or two: wait for them.
-        assert hot.prom.wait_for(f'hotline:item_repeat_tickets:1h{{item="{SPIKE_ITEM}"}} >= 10', timeout=30)
-        assert hot.prom.wait_for(f'hotline:district_repeat_tickets:1h{{district="{SPIKE_DISTRICT}"}} >= 10', timeout=30)
+        assert hot.prom.wait_for(f'hotline:item_repeat_tickets:1h{{item="{SPIKE_ITEM}"}} >= 10', timeout=90)
+        assert hot.prom.wait_for(f'hotline:district_repeat_tickets:1h{{district="{SPIKE_DISTRICT}"}} >= 10', timeout=90)
         assert hot.prom.value(f'hotline:item_repeat_tickets_window_baseline:1h{{item="{SPIKE_ITEM}"}}') < 1
         assert not hot.prom.query("hotline:item_repeat_tickets_history_baseline:1h")
         assert not ever(hot.prom, 'ALERTS{alertname=~"HotlineRepeatSpike(Item|District)"}')

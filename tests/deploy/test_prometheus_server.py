@@ -94,7 +94,7 @@ def fake_exporter():
 @pytest.fixture(scope="module")
 def prom(fake_exporter):
     with PrometheusServer(fake_exporter.target) as server:
-        server.wait_for('up{job="hotline-exporter"} == 1', timeout=30)
+        server.wait_for('up{job="hotline-exporter"} == 1', timeout=90)
         yield server
 
 
@@ -108,7 +108,7 @@ def test_scrapes_the_target(prom, fake_exporter):
 
 
 def test_query_range(prom):
-    prom.wait_for("count_over_time(hotline_up[1m]) >= 3", timeout=20)
+    prom.wait_for("count_over_time(hotline_up[1m]) >= 3", timeout=90)
     end = time.time()
     (series,) = prom.query_range("hotline_up", end - 5, end, step=1)
     assert len(series["values"]) >= 3
@@ -129,9 +129,9 @@ def test_every_catalogued_metric_is_scraped(prom):
 def test_rules_load_and_evaluate_without_errors(prom):
     groups = prom.rule_groups()
     assert {g["name"] for g in groups} >= {"hotline-windows", "hotline-rates", "hotline-pipeline", "hotline-repeat-complaints"}
-    prom.wait_for("hotline:item_repeat_tickets:1h", timeout=30)
-    prom.wait_for("hotline:dlq_records_per_minute:rate5m", timeout=30)
-    time.sleep(2)
+    prom.wait_for("hotline:item_repeat_tickets:1h", timeout=90)
+    prom.wait_for("hotline:dlq_records_per_minute:rate5m", timeout=90)
+    prom.wait_scrapes(2)  # rules evaluated on a few scrapes
     errors = [
         f"{g['name']}/{r['name']}: {r.get('lastError')}"
         for g in prom.rule_groups()
@@ -151,7 +151,7 @@ def test_alert_goes_pending_on_a_real_server(prom, fake_exporter):
     with fake_exporter.lock:
         fake_exporter.overrides["hotline_up"] = 0
     try:
-        (alert,) = prom.wait_for('ALERTS{alertname="HotlineExporterRedisDown"}', timeout=30)
+        (alert,) = prom.wait_for('ALERTS{alertname="HotlineExporterRedisDown"}', timeout=90)
         assert alert["metric"]["alertstate"] == "pending"
         assert alert["metric"]["severity"] == "page" and alert["metric"]["scope"] == "pipeline"
     finally:
@@ -169,3 +169,49 @@ def test_dashboard_queries_are_valid_promql(prom, name):
         except PrometheusError as exc:
             problems.append(f"{where}: {expr!r}: {exc}")
     assert not problems, "\n".join(problems)
+
+
+# ---- the real exporter's catalogue ----------------------------------------------------------------
+# Published only when there is something to say (asserted where it happens: tests/deploy/test_live_prometheus.py).
+ONLY_WHEN_PRESENT = {
+    "hotline_hot_cluster_tickets": "needs `hotline hotspots` running",
+    "hotline_repeat_spike_score": "only for scopes that alerted in the last 2 h",
+}
+
+
+def test_a_real_exporter_on_counted_data_publishes_the_catalogue(redis_url, namespace, tmp_path):
+    """Not the fake above: lifecycle tickets counted into a real Redis through the fenced path, the
+    real `hotline exporter` process, a real Prometheus scraping it. Every catalogued exporter metric
+    is scraped, and the ticket count Prometheus holds is the one counted."""
+    from schemas.taxonomy import load_taxonomy
+    from streams.adapters.fenced import FencedCounter, PartitionBatch
+    from streams.adapters.store import CounterStore, connect
+    from streams.core.pipeline import Processor
+    from streams.core.testing import FixedPredictor
+    from streams.adapters.embedded import wait_port
+    from streams.settings import Settings
+    from tests.support import generate, start_exporter
+
+    store = CounterStore(connect(redis_url), namespace, load_taxonomy())
+    store.claim_namespace()
+    path = generate(tmp_path / "lifecycle.jsonl", 300, seed=3, mode="lifecycle", dirty=0.05)
+    records = [ln for ln in path.read_bytes().splitlines() if ln.strip()]
+    counter = FencedCounter(store, Processor("k", FixedPredictor()))
+    counter.count([PartitionBatch("raw", 0, list(range(len(records))), records)])
+    tickets = store.all_time()["all||tickets"]
+    settings = Settings.from_env({}).with_(redis_url=redis_url, namespace=namespace,
+                                           exporter_addr=f"127.0.0.1:{free_port()}")
+    exporter = start_exporter(settings, HOTLINE_WINDOW_CLOCK="event")
+    try:
+        wait_port(settings.exporter_host_port[1], 60, exporter.p, "exporter")
+        with PrometheusServer(settings.exporter_addr, labels={"hotline_namespace": namespace}) as server:
+            server.wait_for('up{job="hotline-exporter"} == 1')
+            assert server.wait_for(f"hotline_tickets_total == {tickets}")
+            names = {r["metric"]["__name__"] for r in server.query('{__name__=~"hotline_.+"}')}
+        # The worker's own metrics are on the worker's /metrics (tests/deploy/test_live_prometheus.py).
+        wanted = {name for name in catalogue() if not name.startswith("hotline_worker_")} - set(ONLY_WHEN_PRESENT)
+        missing = sorted(wanted - names)
+        assert not missing, f"catalogued but not published by the real exporter: {missing}"
+    finally:
+        exporter.stop()
+        store.drop()

@@ -14,8 +14,8 @@ from streams.adapters.kafka import ensure_topics, replay
 from streams.core.records import iter_file
 from streams.commands.snapshot import take_snapshot
 from streams.adapters.store import CounterStore, connect
-from tests.support import (count_records, generate, hotline, live_vs_batch, hotline_json, start_exporter,
-                           start_worker, wait_for_records)
+from tests.support import (count_records, generate, hotline, live_vs_batch, hotline_json, settled, start_exporter,
+                           start_worker, wait_for_records, wait_until)
 
 pytestmark = pytest.mark.integration
 
@@ -53,13 +53,13 @@ def test_range_rebuild_equals_range_report_and_activation_hands_over_exactly(set
         replay(iter_file(str(middle)), settings, progress=False)
         wait_for_records(live, count_records(first) + count_records(middle), workers=[worker])
         exporter = start_exporter(settings, HOTLINE_WINDOW_CLOCK="event")
-        wait_port(settings.exporter_host_port[1], 30, exporter.p, "exporter")
+        wait_port(settings.exporter_host_port[1], 60, exporter.p, "exporter")
         seen, failed, stop = [], [], threading.Event()
 
         def scrape():
             while not stop.is_set():
                 try:
-                    body = urllib.request.urlopen(f"http://{settings.exporter_addr}/metrics", timeout=10).read().decode()
+                    body = urllib.request.urlopen(f"http://{settings.exporter_addr}/metrics", timeout=60).read().decode()
                 except OSError as exc:  # a refused or reset connection is not a gap in the figures
                     failed.append(exc)
                     continue
@@ -69,15 +69,18 @@ def test_range_rebuild_equals_range_report_and_activation_hands_over_exactly(set
 
         th = threading.Thread(target=scrape, daemon=True)
         th.start()
-        time.sleep(0.5)
+        wait_until(lambda: len(seen) >= 3, 120, "three scrapes before the activation")
         before = seen[-1]
         hotline(["namespace", "activate", full], settings)
-        time.sleep(0.5)
+        # The worker follows the pointer within a second (its namespace timer); new records wait for that.
+        wait_until(lambda: "active namespace changed" in worker.full_output(), 120, "the worker to follow the activation")
         replay(iter_file(str(second)), settings, progress=False)
         new = CounterStore(live.r, full, load_taxonomy())
         total = count_records(first) + count_records(middle) + count_records(second)
         wait_for_records(new, total, workers=[worker])
-        time.sleep(1)
+        settled(lambda: new.pipeline_counters())
+        scraped = len(seen)
+        wait_until(lambda: len(seen) >= scraped + 3, 120, "three scrapes after the last record was counted")
         stop.set()
         th.join(10)
         # No gap: no scrape after the switch shows fewer tickets than the one before it.

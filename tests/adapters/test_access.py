@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ipaddress
 import ssl
-import urllib.request
 
 import certifi
 import faust

@@ -82,7 +82,7 @@ def make_app(settings: Settings, predictor=None, store: CounterStore | None = No
                          ["error"])
         on_redis_error = lambda kind: errors.labels(kind).inc()  # noqa: E731
     raw = app.topic(settings.raw_topic, partitions=settings.partitions, key_type=bytes, value_type=bytes)
-    for side in (settings.enriched_topic, settings.dlq_topic):
+    for side in (settings.enriched_topic, settings.dlq_topic, settings.callbacks_topic):
         app.topic(side, partitions=settings.partitions, key_type=bytes, value_type=bytes)
     alerts = app.topic(settings.alerts_topic, partitions=settings.partitions, key_type=bytes, value_type=bytes)
 

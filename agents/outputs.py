@@ -1,4 +1,4 @@
-"""Side outputs (the enriched and dead-letter topics), sent with librdkafka.
+"""Side outputs (the enriched, dead-letter and call-back topics), sent with librdkafka.
 
 Faust's per-message `Topic.send` cost ~90 µs an event here, about a quarter of the worker's time
 on a backfill; librdkafka's `produce` is a C call of a few µs, and one `flush` per batch waits for
@@ -43,6 +43,7 @@ class SideOutputs:
         self.settings = settings
         self.enriched_topic = settings.enriched_topic
         self.dlq_topic = settings.dlq_topic
+        self.callbacks_topic = settings.callbacks_topic
         self._producer = producer
 
     @property
@@ -52,8 +53,11 @@ class SideOutputs:
         return self._producer
 
     def send(self, enriched: list[tuple[str, dict]], dead_letters: list[tuple[str | None, dict]],
-             timeout: float = 60.0) -> None:
-        """Send and wait until the broker has every record; raise if it refused any."""
+             callbacks: list[tuple[str, dict]] = (), timeout: float = 60.0) -> None:
+        """Send and wait until the broker has every record; raise if it refused any.
+
+        At least once, like every side output: a batch redone after a crash sends its records
+        again. Call-backs are keyed by ticket id, so a consumer keeps the first of each key."""
         from confluent_kafka import KafkaException
 
         errors: list = []
@@ -67,6 +71,8 @@ class SideOutputs:
                 produce(self.producer, self.enriched_topic, key.encode(), _json(record), on_delivery)
             for key, record in dead_letters:
                 produce(self.producer, self.dlq_topic, key.encode() if key else None, _json(record), on_delivery)
+            for key, record in callbacks:
+                produce(self.producer, self.callbacks_topic, key.encode(), _json(record), on_delivery)
         except KafkaException as exc:
             err = exc.args[0]
             if is_transient(err):

@@ -70,6 +70,10 @@ class Settings:
     max_future_s: int = 86400
     # A follow-up whose ticket's creation has not arrived after this much event time is orphaned.
     orphan_horizon_days: int = 30
+    # Reply deadline (办理时限) in days, and per item ("城市管理=10,交通管理=7"): a ticket not replied
+    # nor withdrawn by the end of day received + N is overdue (streams/core/monitors.py).
+    deadline_days: int = 15
+    deadline_days_by_item: str = ""
 
     @property
     def raw_topic(self) -> str:
@@ -86,6 +90,16 @@ class Settings:
     @property
     def alerts_topic(self) -> str:
         return f"{self.topic_prefix}alerts"
+
+    @property
+    def callbacks_topic(self) -> str:
+        return f"{self.topic_prefix}callbacks"
+
+    @property
+    def deadlines(self):
+        from streams.core.monitors import Deadlines
+
+        return Deadlines.parse(self.deadline_days, self.deadline_days_by_item)
 
     @property
     def uses_dev_secret(self) -> bool:
@@ -131,6 +145,8 @@ class Settings:
             spike_threshold=_float(env, "HOTLINE_SPIKE_THRESHOLD", d.spike_threshold),
             max_future_s=_int(env, "HOTLINE_MAX_FUTURE_SECONDS", d.max_future_s),
             orphan_horizon_days=_int(env, "HOTLINE_ORPHAN_HORIZON_DAYS", d.orphan_horizon_days),
+            deadline_days=_int(env, "HOTLINE_DEADLINE_DAYS", d.deadline_days),
+            deadline_days_by_item=env.get("HOTLINE_DEADLINE_DAYS_BY_ITEM", d.deadline_days_by_item),
         )
         s.validate()
         return s
@@ -148,6 +164,7 @@ class Settings:
             raise ValueError("HOTLINE_WINDOW_CLOCK must be auto, event or wall")
         self.exporter_host_port  # raises on a malformed address
         self.repeats  # raises on unknown rules
+        self.deadlines  # raises on a deadline out of 1..30 days or a malformed list
 
     @property
     def repeats(self):

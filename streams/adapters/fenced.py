@@ -119,7 +119,7 @@ class SpanReader(Protocol):
 
 
 class SideOutputs(Protocol):
-    def send(self, enriched: list, dead_letters: list) -> None: ...
+    def send(self, enriched: list, dead_letters: list, callbacks: list = ()) -> None: ...
 
 
 @dataclass
@@ -289,12 +289,13 @@ class FencedCounter:
         raise FatalOutputError for what cannot (the fence keeps counts exact for the next start)."""
         enriched = [r for res in results for r in res.enriched]
         dead = [r for res in results for r in res.dead_letters]
-        if self.outputs is None or not (enriched or dead):
+        callbacks = [r for res in results for r in res.callbacks]  # bad ratings, keyed by ticket id
+        if self.outputs is None or not (enriched or dead or callbacks):
             return
         delay = 0.2
         while True:
             try:
-                self.outputs.send(enriched, dead)
+                self.outputs.send(enriched, dead, callbacks)
                 return
             except FatalOutputError:
                 raise

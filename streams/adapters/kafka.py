@@ -122,7 +122,8 @@ def ensure_topics(settings: Settings, timeout: float = 30.0) -> None:
             time.sleep(0.5)
     try:
         existing = set(admin.list_topics())
-        wanted = [settings.raw_topic, settings.enriched_topic, settings.dlq_topic, settings.alerts_topic]
+        wanted = [settings.raw_topic, settings.enriched_topic, settings.dlq_topic, settings.alerts_topic,
+                  settings.callbacks_topic]
         new = [NewTopic(t, settings.partitions, 1) for t in wanted if t not in existing]
         if new:
             try:

@@ -290,6 +290,27 @@ class CounterStore:
                 total[f] = total.get(f, 0) + int(v)
         return total
 
+    def buckets(self, res_name: str, since: int | None = None, starts: Iterable[int] = ()) -> dict[int, dict[str, int]]:
+        """Single buckets of a resolution (not summed): those starting at `since` or later (by the
+        index), and/or the ones at `starts`. For the monitors (streams/core/monitors.py)."""
+        wanted = set(starts)
+        if since is not None:
+            wanted |= {int(score) for _, score in self.r.zrangebyscore(self.k(f"idx:{res_name}"), since, "+inf",
+                                                                       withscores=True)}
+        ordered = sorted(wanted)
+        with self.r.pipeline(transaction=False) as p:
+            for s in ordered:
+                p.hgetall(self.k(f"b:{res_name}:{s}"))
+            parts = p.execute()
+        return {s: {f: int(v) for f, v in part.items()} for s, part in zip(ordered, parts) if part}
+
+    def bucket_span(self, res_name: str) -> tuple[int, int] | None:
+        """The oldest and newest bucket starts kept at a resolution, or None when there is none."""
+        idx = self.k(f"idx:{res_name}")
+        first = self.r.zrange(idx, 0, 0, withscores=True)
+        last = self.r.zrange(idx, -1, -1, withscores=True)
+        return (int(first[0][1]), int(last[0][1])) if first and last else None
+
     def window_end(self, clock: str = "auto", now: float | None = None) -> int:
         """Where windows end: the newest event time when replaying history, else the wall clock."""
         now = int(time.time() if now is None else now)

@@ -36,7 +36,7 @@ def processor(settings: Settings, model: str | None = None, emit_records: bool =
 
     return Processor(settings.caller_hash_key, item_predictor or predictor(settings, model), rights=rights_claim,
                      emit_records=emit_records, repeat_rules=settings.repeats, max_future_s=settings.max_future_s,
-                     orphan_horizon_s=settings.orphan_horizon_days * 86400)
+                     orphan_horizon_s=settings.orphan_horizon_days * 86400, deadlines=settings.deadlines)
 
 
 def fenced_counter(settings: Settings, store, proc, *, outputs=None, keep=None, on_redis_error=None):

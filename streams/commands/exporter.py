@@ -90,8 +90,11 @@ class HotlineCollector(Collector):
             fam.add_metric([str(s)], overall.get(f"sat_{s}", 0))
         yield fam
         yield counter("hotline_response_seconds", "Sum of received-to-replied durations", overall.get("response_s", 0))
+        yield counter("hotline_callbacks", "Bad ratings (1 or 2) to call back, once per ticket (差评回访)",
+                      overall.get("callback", 0))
 
         yield from self._windows(store, all_time)
+        yield from self._monitors(store, all_time)
 
         fam = CounterMetricFamily("hotline_events", "Raw records by what the worker did with them", labels=["outcome"])
         for outcome in ("counted", "duplicate", "rejected", "orphaned"):
@@ -129,10 +132,13 @@ class HotlineCollector(Collector):
         end = store.window_end(self.window_clock)
         names = ["hotline_window_tickets", "hotline_window_repeat_tickets", "hotline_off_hours_ratio",
                  "hotline_evaluation_ratio", "hotline_satisfaction_mean", "hotline_withdrawal_ratio",
-                 "hotline_repeat_ratio", "hotline_response_seconds_mean"]
+                 "hotline_repeat_ratio", "hotline_response_seconds_mean", "hotline_on_time_reply_ratio",
+                 "hotline_window_callbacks"]
         docs = ["Tickets received in the window", "Repeat complaints in the window",
                 "Share of tickets received 18:00-09:00", "Evaluations per ticket", "Mean satisfaction score (1-5)",
-                "Withdrawn tickets per ticket", "Repeat complaints per ticket", "Mean received-to-replied time"]
+                "Withdrawn tickets per ticket", "Repeat complaints per ticket", "Mean received-to-replied time",
+                "Share of the window's replies given by the end of the ticket's deadline day (按时答复率)",
+                "Bad ratings (1 or 2) to call back, by evaluation time"]
         fams = {n: GaugeMetricFamily(n, d, labels=["window"]) for n, d in zip(names, docs)}
         per = {
             "hotline_window_item_tickets": ("item", "tickets", ["window", "item"]),
@@ -155,6 +161,7 @@ class HotlineCollector(Collector):
             t = m.get("tickets", 0)
             fams["hotline_window_tickets"].add_metric([w], t)
             fams["hotline_window_repeat_tickets"].add_metric([w], m.get("repeat", 0))
+            fams["hotline_window_callbacks"].add_metric([w], m.get("callback", 0))
             if t:
                 fams["hotline_off_hours_ratio"].add_metric([w], m.get("off_hours", 0) / t)
                 fams["hotline_evaluation_ratio"].add_metric([w], m.get("evaluated", 0) / t)
@@ -164,6 +171,7 @@ class HotlineCollector(Collector):
                 fams["hotline_satisfaction_mean"].add_metric([w], m["sat_sum"] / m["evaluated"])
             if m.get("replied"):
                 fams["hotline_response_seconds_mean"].add_metric([w], m.get("response_s", 0) / m["replied"])
+                fams["hotline_on_time_reply_ratio"].add_metric([w], m.get("replied_on_time", 0) / m["replied"])
                 for rt in REPLY_TYPES:
                     reply.add_metric([w, rt], m.get(f"reply_{rt}", 0) / m["replied"])
             for n, (dim, metric, _) in per.items():
@@ -191,6 +199,48 @@ class HotlineCollector(Collector):
             for row in read_hot(store.r, store.ns, w):
                 hot.add_metric([w, str(row["rank"])], row["count"])
         yield hot
+
+    def _monitors(self, store: CounterStore, all_time):
+        """Open and overdue tickets and the rising scores at the window clock (streams/core/monitors.py),
+        for every item and district of the taxonomy (bounded labels; 0 when there is none)."""
+        from streams.commands.snapshot import read_monitors
+
+        scopes = {dim: self._values(store, dim) for dim in ("item", "district")}
+        mon = read_monitors(store, store.window_end(self.window_clock), all_time, scopes)
+        od = mon["overdue"] if mon else {"open": 0, "overdue": 0, "by_item": {}, "by_district": {}}
+        g = GaugeMetricFamily("hotline_open_tickets", "Tickets neither replied nor withdrawn")
+        g.add_metric([], od["open"])
+        yield g
+        g = GaugeMetricFamily("hotline_overdue_tickets", "Open tickets past their reply deadline (逾期工单)")
+        g.add_metric([], od["overdue"])
+        yield g
+        for dim, label in (("item", "item"), ("district", "district")):
+            rows = od[f"by_{dim}"]
+            for what, doc in (("open", "Open tickets"), ("overdue", "Overdue tickets")):
+                g = GaugeMetricFamily(f"hotline_{dim}_{what}_tickets", f"{doc} per {label}", labels=[label])
+                for name in scopes[dim]:
+                    g.add_metric([name], rows.get(name, {}).get(what, 0))
+                yield g
+        rising = mon["rising"] if mon else {"weeks": 0}
+        g = GaugeMetricFamily("hotline_rising_baseline_weeks", "Previous weeks the rising scores compare with (0-4)")
+        g.add_metric([], rising["weeks"])
+        yield g
+        for dim in ("item", "district"):
+            score = GaugeMetricFamily(f"hotline_{dim}_rising_score", f"Tickets of the last 3 hours per {dim} against "
+                                      "the same hours of previous weeks: (observed - mean) / sqrt(var + mean + 1)",
+                                      labels=[dim])
+            observed = GaugeMetricFamily(f"hotline_{dim}_rising_tickets", f"Tickets of the last 3 hours per {dim}",
+                                         labels=[dim])
+            expected = GaugeMetricFamily(f"hotline_{dim}_rising_expected",
+                                         f"Mean tickets of the same 3 hours of previous weeks per {dim}", labels=[dim])
+            for name, row in rising.get(f"by_{dim}", {}).items():
+                observed.add_metric([name], row["observed"])
+                if row["score"] is not None:  # no previous week counted yet: no score, no alert
+                    score.add_metric([name], row["score"])
+                    expected.add_metric([name], row["expected"])
+            yield score
+            yield observed
+            yield expected
 
     @staticmethod
     def _values(store: CounterStore, dim: str) -> list[str]:

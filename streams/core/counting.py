@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 
 from streams.core.cleaning import Rejection
 from streams.core.enrich import EnrichedEvent
+from streams.core.monitors import (BAD_RATINGS, CALLBACK, ON_TIME, Deadlines, closed_metric, due_metric,
+                                   replied_on_time)
 
 REPLY_TYPES = ("onsite", "explanation", "both", "neither")
 SCORES = (1, 2, 3, 4, 5)
@@ -90,14 +92,27 @@ class Outcome:
 
 
 def _evaluation(score: int) -> dict[str, int]:
-    return {"evaluated": 1, "sat_sum": score, f"sat_{score}": 1}
+    metrics = {"evaluated": 1, "sat_sum": score, f"sat_{score}": 1}
+    if score in BAD_RATINGS:
+        metrics[CALLBACK] = 1  # 差评回访: a call-back is due (streams/core/monitors.py)
+    return metrics
 
 
-def _reply(state: TicketState, reply_type: str, replied_at: int, inc: list[Increment]) -> None:
+def _close(state: TicketState, deadlines: Deadlines, inc: list[Increment]) -> None:
+    """The first reply or withdrawal closes the ticket, counted where it was received (monitors.py)."""
+    if "r" not in state.facts and "w" not in state.facts:
+        inc.append(Increment(state.received_at, state.dims(with_reply=False),
+                             {closed_metric(deadlines.days(state.item)): 1}))
+
+
+def _reply(state: TicketState, reply_type: str, replied_at: int, inc: list[Increment], deadlines: Deadlines) -> None:
+    _close(state, deadlines, inc)
     state.facts += "r"
     state.reply_type = reply_type or "neither"
-    inc.append(Increment(replied_at, state.dims(), {
-        "replied": 1, f"reply_{state.reply_type}": 1, "response_s": max(0, replied_at - state.received_at)}))
+    metrics = {"replied": 1, f"reply_{state.reply_type}": 1, "response_s": max(0, replied_at - state.received_at)}
+    if replied_on_time(state.received_at, replied_at, deadlines.days(state.item)):
+        metrics[ON_TIME] = 1
+    inc.append(Increment(replied_at, state.dims(), metrics))
     if "e" in state.facts:
         # The evaluation came first (any arrival order is allowed): credit it to the reply type now,
         # at its own time, as it would have been had the reply come first.
@@ -110,13 +125,15 @@ def _evaluate(state: TicketState, score: int, evaluated_at: int, inc: list[Incre
     inc.append(Increment(evaluated_at, state.dims(), _evaluation(score)))
 
 
-def _withdraw(state: TicketState, at: int, inc: list[Increment]) -> None:
+def _withdraw(state: TicketState, at: int, inc: list[Increment], deadlines: Deadlines) -> None:
+    _close(state, deadlines, inc)
     state.facts += "w"
     # Not by reply type: a withdrawal says nothing about a reply, and it may come before or after one.
     inc.append(Increment(at, state.dims(with_reply=False), {"withdrawn": 1}))
 
 
-def _follow_up(state: TicketState, p: Parked, ticket_id: str, inc: list[Increment]) -> Rejection | None:
+def _follow_up(state: TicketState, p: Parked, ticket_id: str, inc: list[Increment],
+               deadlines: Deadlines) -> Rejection | None:
     """Count one follow-up against a created ticket; a Rejection when it cannot be counted."""
     fact = FOLLOW_UPS[p.event]
     if fact in state.facts:
@@ -124,11 +141,11 @@ def _follow_up(state: TicketState, p: Parked, ticket_id: str, inc: list[Incremen
     if p.event != "withdrawn" and p.at < state.received_at:
         return Rejection("impossible_time", f"{p.event}_at is before the ticket's received_at", ticket_id)
     if p.event == "replied":
-        _reply(state, p.value, p.at, inc)
+        _reply(state, p.value, p.at, inc, deadlines)
     elif p.event == "evaluated":
         _evaluate(state, int(p.value), p.at, inc)
     else:
-        _withdraw(state, p.at, inc)
+        _withdraw(state, p.at, inc, deadlines)
     return None
 
 
@@ -141,8 +158,13 @@ def as_parked(ev: EnrichedEvent, origin: str = "") -> Parked:
     return Parked("withdrawn", c.event_time, "", origin)
 
 
-def count_event(ev: EnrichedEvent, state: TicketState | None, origin: str = "") -> Outcome:
-    """Count one event against its ticket's state. `origin` travels with a parked follow-up."""
+DEFAULT_DEADLINES = Deadlines()
+
+
+def count_event(ev: EnrichedEvent, state: TicketState | None, origin: str = "",
+                deadlines: Deadlines = DEFAULT_DEADLINES) -> Outcome:
+    """Count one event against its ticket's state. `origin` travels with a parked follow-up;
+    `deadlines` say when a reply is on time (the default: 15 days for every item)."""
     c = ev.clean
     inc: list[Increment] = []
     if c.event in ("created", "snapshot"):
@@ -156,7 +178,7 @@ def count_event(ev: EnrichedEvent, state: TicketState | None, origin: str = "") 
             new.received_at = c.received_at
             new.item, new.sub, new.channel = ev.item, ev.subcategory, ev.channel
             new.district, new.rights = ev.district, ev.rights_claim
-            metrics = {"tickets": 1}
+            metrics = {"tickets": 1, due_metric(deadlines.days(new.item)): 1}
             if ev.off_hours:
                 metrics["off_hours"] = 1
             if c.repeat_of:
@@ -170,16 +192,16 @@ def count_event(ev: EnrichedEvent, state: TicketState | None, origin: str = "") 
             # A snapshot carries the final state: count each fact not counted before, so a later
             # export of the same ticket adds only what changed and a repeated export adds nothing.
             if c.replied_at is not None and "r" not in new.facts:
-                _reply(new, ev.reply_type, c.replied_at, inc)
+                _reply(new, ev.reply_type, c.replied_at, inc, deadlines)
             if c.satisfaction is not None and "e" not in new.facts:
                 _evaluate(new, c.satisfaction, c.evaluated_at, inc)
             if c.withdrawn and "w" not in new.facts:
-                _withdraw(new, c.event_time, inc)
+                _withdraw(new, c.event_time, inc, deadlines)
         # Parked follow-ups count now, in the order they happened, each at its own time: the same
         # increments as if they had arrived after the creation.
         parked, new.parked = new.parked, ()
         for p in sorted(parked, key=lambda p: (p.at, p.event)):
-            released.append((p, _follow_up(new, p, c.ticket_id, inc)))
+            released.append((p, _follow_up(new, p, c.ticket_id, inc, deadlines)))
         if c.event == "snapshot" and not inc:
             return Outcome("duplicate", rejection=Rejection(
                 "duplicate_event", "this snapshot adds nothing to what was already counted", c.ticket_id))
@@ -195,7 +217,7 @@ def count_event(ev: EnrichedEvent, state: TicketState | None, origin: str = "") 
         new.parked = new.parked + (as_parked(ev, origin),)
         return Outcome("parked", state=new)
     new = state.copy()
-    rejection = _follow_up(new, as_parked(ev), c.ticket_id, inc)
+    rejection = _follow_up(new, as_parked(ev), c.ticket_id, inc, deadlines)
     if rejection is not None:
         return Outcome("duplicate" if rejection.reason == "duplicate_event" else "rejected", rejection=rejection)
     return Outcome("counted", inc, new)

@@ -17,6 +17,7 @@ from schemas.taxonomy import Taxonomy, load_taxonomy
 from streams.core.cleaning import CleanEvent, Rejection, clean
 from streams.core.counting import Increment, Parked, TicketState, count_event, orphan
 from streams.core.enrich import EnrichedEvent, ItemPredictor, enrich_batch
+from streams.core.monitors import BAD_RATINGS, Deadlines, callback_record
 from streams.core.repeats import Group, Member, RepeatRules, group_keys, join_group
 
 
@@ -41,6 +42,7 @@ class BatchResult:
     max_event_time: int = 0
     event_times: list[int] = field(default_factory=list)  # of valid records, in input order (the window clock)
     repeat_examples: list[tuple[str, str]] = field(default_factory=list)  # (scope, ticket id), for alerts
+    callbacks: list[tuple[str, dict]] = field(default_factory=list)  # (ticket id, record): bad ratings, 差评回访
 
     def bump(self, name: str, n: int = 1) -> None:
         self.pipeline[name] = self.pipeline.get(name, 0) + n
@@ -116,8 +118,10 @@ class Processor:
     def __init__(self, caller_key: str, predictor: ItemPredictor, taxonomy: Taxonomy | None = None,
                  rights: Callable | None = None, emit_records: bool = True,
                  repeat_rules: RepeatRules | None = RepeatRules(), *, max_future_s: int = 86400,
-                 orphan_horizon_s: int = 30 * 86400, clock: Callable[[], float] = time.time):
+                 orphan_horizon_s: int = 30 * 86400, clock: Callable[[], float] = time.time,
+                 deadlines: Deadlines = Deadlines()):
         self.caller_key = caller_key
+        self.deadlines = deadlines
         self.max_future_s = max_future_s
         self.orphan_horizon_s = orphan_horizon_s
         self.clock = clock
@@ -185,7 +189,8 @@ class Processor:
             tid = item.ticket_id
             state = overlay[tid] if tid in overlay else states.get(tid)
             was_created = state is not None and state.created
-            out = count_event(ev, state, origin_of(prep.raws[i], source) if item.event in FOLLOW_UP_EVENTS else "")
+            out = count_event(ev, state, origin_of(prep.raws[i], source) if item.event in FOLLOW_UP_EVENTS else "",
+                              self.deadlines)
             if out.outcome in ("duplicate", "rejected"):
                 self._reject(result, prep.raws[i], out.rejection, out.outcome, source)
                 continue
@@ -198,6 +203,12 @@ class Processor:
                 continue
             result.bump("events|counted")
             result.increments.extend(out.increments)
+            if self.emit_records and _evaluated_now(state, out.state) and out.state.score in BAD_RATINGS:
+                # Once per ticket: the evaluation fact is counted once, by this event or by the
+                # creation that released it (whose texts then come with the record).
+                s = out.state
+                result.callbacks.append((tid, callback_record(tid, s, s.score, s.evaluated_at, item.title,
+                                                              item.content, item.reply)))
             if not was_created:
                 if item.repeat_of:
                     result.repeat_examples += [(f"item:{out.state.item}", tid), (f"district:{out.state.district}", tid)]
@@ -248,6 +259,10 @@ class Processor:
 
 
 FOLLOW_UP_EVENTS = frozenset({"replied", "evaluated", "withdrawn"})
+
+
+def _evaluated_now(before: TicketState | None, after: TicketState) -> bool:
+    return "e" in after.facts and (before is None or "e" not in before.facts)
 
 
 def state_id(prep: Prepared) -> str:

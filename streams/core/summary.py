@@ -11,6 +11,7 @@ from typing import Mapping
 
 from streams.core.cleaning import REASONS
 from streams.core.counting import REPLY_TYPES, SCORES
+from streams.core.monitors import CALLBACK, ON_TIME
 
 SCHEMA = "hotline.report/1"
 BREAKDOWNS = {"item": "by_item", "sub": "by_subcategory", "channel": "by_channel", "district": "by_district",
@@ -25,6 +26,7 @@ def _figures(m: Mapping[str, int]) -> dict:
     tickets = m.get("tickets", 0)
     replied = m.get("replied", 0)
     evaluated = m.get("evaluated", 0)
+    closed = sum(v for k, v in m.items() if k.startswith("closed_"))
     return {
         "tickets": tickets,
         "off_hours": m.get("off_hours", 0),
@@ -45,6 +47,12 @@ def _figures(m: Mapping[str, int]) -> dict:
         "evaluation_rate": _ratio(evaluated, tickets),
         "satisfaction_mean": round(m.get("sat_sum", 0) / evaluated, 6) if evaluated else None,
         "satisfaction_histogram": {str(s): m.get(f"sat_{s}", 0) for s in SCORES},
+        # monitors (streams/core/monitors.py): closed = replied or withdrawn, counted where received
+        "closed": closed,
+        "open": tickets - closed,
+        "replied_on_time": m.get(ON_TIME, 0),
+        "on_time_reply_rate": _ratio(m.get(ON_TIME, 0), replied),
+        "callbacks": m.get(CALLBACK, 0),
     }
 
 
@@ -61,7 +69,8 @@ def spearman(xs: list[float], ys: list[float]) -> dict:
 
 
 def summarize(fields: Mapping[str, int], pipeline: Mapping[str, int], *, source: str, window: str = "all",
-              window_end: int | None = None) -> dict:
+              window_end: int | None = None, monitors: dict | None = None) -> dict:
+    """`monitors`: overdue and rising at a time (streams/core/monitors.monitors), when known."""
     groups: dict[str, dict[str, dict[str, int]]] = {dim: {} for dim in BREAKDOWNS}
     overall: dict[str, int] = {}
     for key, value in fields.items():
@@ -97,4 +106,7 @@ def summarize(fields: Mapping[str, int], pipeline: Mapping[str, int], *, source:
     evaluated_items = [(row["tickets"], row["satisfaction_mean"]) for row in items.values() if row["evaluated"]]
     out["evaluated_items"] = len(evaluated_items)
     out["volume_satisfaction_spearman"] = spearman([v for v, _ in evaluated_items], [s for _, s in evaluated_items])
+    if monitors is not None:
+        out["overdue"] = monitors["overdue"]["overdue"]
+        out["monitors"] = monitors
     return out

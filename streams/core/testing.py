@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 from streams.core.counting import TicketState, add_into, fields_of
+from streams.core.monitors import MonitorSeries
 from streams.core.pipeline import BatchResult, Processor
 from streams.core.summary import summarize
 from streams.core.windows import advance_watermark
@@ -43,6 +44,8 @@ class MemoryPipeline:
     pipeline: dict[str, int] = field(default_factory=dict)
     dead_letters: list = field(default_factory=list)
     enriched: list = field(default_factory=list)
+    callbacks: list = field(default_factory=list)
+    series: MonitorSeries = field(default_factory=MonitorSeries.empty)  # what the monitors read of the buckets
     waiting: dict[str, int] = field(default_factory=dict)  # ticket id -> earliest parked follow-up time
     recent: list[int] = field(default_factory=list)
     watermark: int = 0
@@ -73,12 +76,14 @@ class MemoryPipeline:
         self.groups.update(result.groups)
         for inc in result.increments:
             add_into(self.fields, fields_of(inc))
+            self.series.add(inc.at, inc.dims, inc.metrics)
         add_into(self.pipeline, result.pipeline)
         self.recent, self.watermark = advance_watermark(self.recent, result.event_times, self.watermark)
         if self.keep_outputs:
             self.dead_letters += result.dead_letters
             self.enriched += result.enriched
+            self.callbacks += result.callbacks
         return result
 
     def report(self, source: str = "memory") -> dict:
-        return summarize(self.fields, self.pipeline, source=source)
+        return summarize(self.fields, self.pipeline, source=source, monitors=self.series.report(self.fields))

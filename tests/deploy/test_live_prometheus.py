@@ -46,6 +46,8 @@ MAY_BE_EMPTY = {
         "published only after the stream detector alerted (asserted non-empty in the spike test)",
     ("hotline-overview.json", 'ALERTS{alertstate="firing", alertname=~"Hotline.*"}'):
         "nothing fires after a healthy replay (asserted non-empty in the spike test)",
+    ("hotline-overview.json", "hotline:overdue_tickets offset 1d"):
+        "overdue a day ago (what HotlineOverdueRising compares): absent until Prometheus has a day of history",
     ("hotline-pipeline.json", 'ALERTS{alertstate="firing", scope="pipeline"}'):
         "no pipeline alert fires while the pipeline is healthy",
 }
@@ -309,6 +311,8 @@ def spike(background_lines: list[bytes]) -> tuple[list[bytes], list[str], list[s
 
 
 SPIKE_ALERTS = 'ALERTS{alertname=~"HotlineRepeatSpike.*"}'
+RISING_ALERTS = 'ALERTS{alertname=~"Hotline(Item|District)Rising"}'
+RISING_FIRING = 'ALERTS{alertname=~"Hotline(Item|District)Rising", alertstate="firing"}'
 
 
 def ever(prom, expr: str, seconds: int = 600) -> list[dict]:
@@ -399,6 +403,19 @@ def test_injected_spike_alerts_in_the_stream_and_in_prometheus_and_the_quiet_bac
             time.sleep(0.5)
         assert want <= seen, f"compressed-history rules fired {seen}\n{hot.fast.log()}"
         assert {a["metric"]["scope"] for a in ever(hot.fast, expr)} == {"item", "district"}
+
+        # (b'') The rising-items monitor (热点预警): the spike's item and district score far above the
+        # same hours of the previous week in the exporter, and HotlineItemRising/DistrictRising fire
+        # (compressed `for:`). No Prometheus history is needed: the baseline is in the counters.
+        assert hot.prom.wait_for(f'hotline:item_rising_score{{item="{SPIKE_ITEM}"}} >= 6', timeout=30)
+        assert hot.prom.wait_for(f'hotline:district_rising_score{{district="{SPIKE_DISTRICT}"}} >= 6', timeout=30)
+        want = {("HotlineItemRising", SPIKE_ITEM), ("HotlineDistrictRising", SPIKE_DISTRICT)}
+        deadline, seen = time.monotonic() + 30, set()
+        while time.monotonic() < deadline and not want <= seen:
+            seen = {(a["metric"]["alertname"], a["metric"].get("item") or a["metric"].get("district"))
+                    for a in ever(hot.fast, RISING_FIRING)}
+            time.sleep(0.5)
+        assert seen == want, f"rising alerts {seen}\n{hot.fast.log()}"
         waited = time.monotonic() - t_spike
 
         # (c) The same background without the spike, quiet for longer than the spike took to alert.
@@ -407,6 +424,9 @@ def test_injected_spike_alerts_in_the_stream_and_in_prometheus_and_the_quiet_bac
         assert quiet.store.r.hgetall(quiet.store.k("alerts")) == {}
         for prom in (quiet.prom, quiet.fast):
             assert not ever(prom, SPIKE_ALERTS), ever(prom, SPIKE_ALERTS)
+            assert not ever(prom, RISING_ALERTS), ever(prom, RISING_ALERTS)
+            assert prom.query(f'hotline:item_rising_score{{item="{SPIKE_ITEM}"}} < 6'), "the calm item has a score"
+
             assert prom.value("sum(hotline_repeat_spike_alerts_total)") == 0
             assert not prom.query("hotline_repeat_spike_score")
         print(f"spike: alert events {[(e['scope_type'], e['observed'], e['expected'], e['score']) for e in events]}; "

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import orjson
 
-from streams.adapters.fenced import FatalOutputError
+from streams.adapters.fenced import FatalOutputError, RetriableOutputError
 from streams.adapters.kafka import make_producer, produce
 from streams.settings import Settings
 
@@ -21,7 +21,7 @@ def _json(record: dict) -> bytes:
     return orjson.dumps(record)
 
 
-class SideOutputError(RuntimeError):
+class SideOutputError(RetriableOutputError):
     """The broker did not take every record yet; sending again may succeed."""
 
 

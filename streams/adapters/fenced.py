@@ -45,6 +45,10 @@ class FatalOutputError(RuntimeError):
     """Side outputs cannot be sent and retrying will not help (an ACL denial, a record too large)."""
 
 
+class RetriableOutputError(RuntimeError):
+    """Side outputs were not all taken yet; sending again may succeed (the broker away, a leader moving)."""
+
+
 def redis_error_kind(exc: BaseException) -> str:
     """A bounded label for a Redis failure: the server's error code, or the kind of transport error."""
     if isinstance(exc, redis.ResponseError):
@@ -297,10 +301,12 @@ class FencedCounter:
             try:
                 self.outputs.send(enriched, dead, callbacks)
                 return
-            except FatalOutputError:
-                raise
-            except Exception as exc:  # retriable by the producer's own judgement (see agents/outputs.py)
+            except RetriableOutputError as exc:  # by the producer's own judgement (see agents/outputs.py)
                 log.error("sending side outputs failed (%s); retrying in %.1f s", exc, delay)
                 if self.retry.stop.wait(delay):
                     raise Stopping("stopping while sending side outputs") from None
                 delay = min(self.output_retry_s, delay * 2)
+            except FatalOutputError:
+                raise
+            except Exception as exc:  # a bug: retrying it forever would hang the worker silently
+                raise FatalOutputError(f"sending side outputs failed: {type(exc).__name__}: {exc}") from exc

@@ -63,7 +63,7 @@ def test_the_fenced_path_retries_transient_errors_and_stops_on_fatal_ones():
             self.errors = list(errors)
             self.calls = 0
 
-        def send(self, enriched, dead):
+        def send(self, enriched, dead, callbacks=()):
             self.calls += 1
             if self.errors:
                 raise self.errors.pop(0)
@@ -77,6 +77,10 @@ def test_the_fenced_path_retries_transient_errors_and_stops_on_fatal_ones():
     with pytest.raises(FatalOutputError):
         FencedCounter(None, None, retry=RedisRetry(), outputs=fatal, output_retry_s=0.01)._send([result])
     assert fatal.calls == 1
+    buggy = Outputs([TypeError("send() takes 3 positional arguments but 4 were given")])
+    with pytest.raises(FatalOutputError, match="TypeError"):
+        FencedCounter(None, None, retry=RedisRetry(), outputs=buggy, output_retry_s=0.01)._send([result])
+    assert buggy.calls == 1  # not retried forever
 
 
 def test_an_error_retrying_cannot_fix_stops_the_worker_with_a_message_and_exit_70(tmp_path):

@@ -14,7 +14,7 @@ import unicodedata
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from streams.text import segment
+from streams.text import masking, segment
 from streams.text.segment import cut, find_words, get_tokenizer, normalize
 
 _ARTEFACT = re.compile(r"_x000[dD]_")
@@ -101,3 +101,35 @@ def test_cut_and_find_words_on_real_replies(real_texts):
         toks = cut(t)
         assert toks == reference_cut(t)
         assert find_words(t, ONSITE) == [w for w in toks if w in ONSITE]
+
+
+# ---- masking ---------------------------------------------------------------------------------
+
+def reference_matches(text: str) -> list[tuple[str, int, int]]:
+    """masking._iter_matches before the fast paths: dict fold, finditer over the whole text."""
+    if not text or ("@" not in text and "＠" not in text and not masking._PRECHECK.search(text)):
+        return []
+    folded = text.translate(masking._FOLD)
+    if "%" in folded:
+        folded = masking._URL_ESCAPE.sub(lambda m: masking._URL_FOLD[m.group()[2]], folded)
+    return [(masking._KIND_OF_GROUP[m.lastgroup], m.start(), m.end()) for m in masking._PATTERN.finditer(folded)
+            if m.lastgroup is not None and masking._accept(m.lastgroup, m, folded)]
+
+
+_NUMBERISH = list("0123456789０１２３４５６７８９ -.－—–/／()（）+＋@＠%xXＸ¥￥$元米号") + [
+    "%20", "%2B", "%2d", "86", "+86", "0086", "(0769)", "13812345678", "138 1234 5678", "6222021234567890123",
+    "44190019900101123X", "0769-22123456", "电话", "手机", "卡号", "身份证", "GD", "TEL", "phone", "a.b_c",
+    "@qq.com", "user", "，", "。", "小区", "2024年", "20240305", "12345", "400-800-1234"]
+numberish = st.lists(st.one_of(st.sampled_from(_NUMBERISH), st.characters(blacklist_categories=("Cs",))),
+                     max_size=40).map("".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(numberish)
+def test_masking_matches_equal_reference_on_generated_text(text):
+    assert list(masking._iter_matches(text)) == reference_matches(text)
+
+
+def test_masking_matches_equal_reference_on_real_texts(real_texts):
+    for text in real_texts:
+        assert list(masking._iter_matches(text)) == reference_matches(text)

@@ -20,6 +20,7 @@ demo: install
 
 bench: install
 	$(BIN)/python bench/replay_year.py
+	$(BIN)/python bench/real_text.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -187,8 +187,24 @@ def _accept(group: str, m: re.Match, folded: str) -> bool:
     return True
 
 
+# _FOLD as a list indexed by code point: str.translate through it costs a quarter of the dict's
+# (tipdm texts that pass the pre-check, 435 characters: 21.5 -> ~5 us). Code points past its end are
+# left as they are (translate treats the IndexError as "no mapping"), as with the dict.
+_FOLD_TABLE: list[int] = list(range(max(_FOLD) + 1))
+for _k, _v in _FOLD.items():
+    _FOLD_TABLE[_k] = _v
+
+# Where a match can begin, from the pattern's alternatives: an e-mail starts with [A-Za-z0-9] not
+# glued to an e-mail character; every number starts with [0-9+(] (digit, +86, 0086, (0xx), (+86))
+# and, through _LEFT, not after a digit or currency sign. Trying the pattern only there, instead of
+# letting finditer try it at every character, finds the same matches (finditer tries positions left
+# to right and takes the first that matches; no other position can) at a quarter of the cost on the
+# tipdm texts that pass the pre-check (68 -> ~15 us).
+_START = re.compile(r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9]|(?<![0-9¥￥$])[0-9+(]")
+
+
 def _fold(text: str) -> str:
-    folded = text.translate(_FOLD)
+    folded = text.translate(_FOLD_TABLE)
     if "%" in folded:
         folded = _URL_ESCAPE.sub(lambda m: _URL_FOLD[m.group()[2]], folded)
     return folded
@@ -201,7 +217,14 @@ def _iter_matches(text: str):
     if "@" not in text and "＠" not in text and not _PRECHECK.search(text):
         return
     folded = _fold(text)
-    for m in _PATTERN.finditer(folded):
+    start, match = _START.search, _PATTERN.match
+    pos = 0
+    while (c := start(folded, pos)) is not None:
+        m = match(folded, c.start())
+        if m is None:
+            pos = c.start() + 1
+            continue
+        pos = m.end()  # every alternative consumes characters: no empty match
         group = m.lastgroup
         if group is None or not _accept(group, m, folded):
             continue

@@ -1,0 +1,135 @@
+"""The fast paths of the text steps give exactly what the straightforward code gives.
+
+Each optimised function is compared with the plain version it replaced (kept here as the
+reference) on the shared real texts (skipped without ../shared) and on generated text that
+stresses the corners: full-width forms, combining accents, Hangul jamo, characters beyond the
+Basic Multilingual Plane, every kind of whitespace, the tipdm artefacts.
+"""
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from streams.text import masking, segment
+from streams.text.segment import cut, find_words, get_tokenizer, normalize
+
+_ARTEFACT = re.compile(r"_x000[dD]_")
+_SPACES = re.compile(r"\s+")
+
+
+def reference_normalize(text: str | None) -> str:
+    """normalize() before the fast paths: full NFKC, regex whitespace collapse."""
+    if not text:
+        return ""
+    if "_x000" in text:
+        text = _ARTEFACT.sub(" ", text)
+    if segment._COMPAT.search(text):
+        text = unicodedata.normalize("NFKC", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def reference_cut(text: str) -> list[str]:
+    return [w for w in get_tokenizer().cut(text, HMM=False) if not w.isspace()]
+
+
+ONSITE = frozenset({"走访", "约谈", "踏勘", "查勘", "蹲守", "出警"})
+
+# Characters that make NFKC and segmentation interesting, mixed with ordinary Chinese text.
+_TRICKY = ("，。！？：；（）“”、…—　\u00a0\t\n\r\x0b\x0c\x1c\u2028\u2009ＡＺａｚ０９＠％＋－．／"
+           "e\u0301A\u030a\u1100\u1161\u11a8가ﬁ㎡①Ⅻ\u2f00\uf900ｶﾞ\U0001d400\U0001f600_x000D_x000d"
+           "走访约谈踏勘查勘蹲守出警小区物业噪音停车12345热线A市A3区abcXYZ2024+#&._%-")
+texts = st.lists(st.one_of(st.sampled_from(list(_TRICKY) + ["_x000D_", "走访", "实地走访"]),
+                           st.characters(blacklist_categories=("Cs",))), max_size=80).map("".join)
+
+
+@settings(max_examples=600, deadline=None)
+@given(texts)
+def test_normalize_equals_reference_on_generated_text(text):
+    assert normalize(text) == reference_normalize(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60))
+def test_nfkc_equals_unicodedata(text):
+    assert segment._nfkc(text) == unicodedata.normalize("NFKC", text)
+
+
+def test_nfkc_composition_across_characters():
+    # Full-width A + combining ring composes to Å; jamo compose to a syllable; beyond the BMP.
+    for text in ("Ａ\u030a", "ｅ\u0301，", "\u1100\u1161\u11a8，", "\U0001d400１", "ﬁ\u0301"):
+        assert segment._nfkc(text) == unicodedata.normalize("NFKC", text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts)
+def test_find_words_equals_filtered_cut(text):
+    text = normalize(text)
+    assert find_words(text, ONSITE) == [w for w in cut(text) if w in ONSITE]
+    assert find_words(text, frozenset({"小", "A"})) == [w for w in cut(text) if w in {"小", "A"}]
+
+
+def test_find_words_edge_cases():
+    assert find_words("", ONSITE) == []
+    assert find_words("派人实地走访了解，并约谈物业公司负责人。走访", ONSITE) == \
+        [w for w in cut("派人实地走访了解，并约谈物业公司负责人。走访") if w in ONSITE]
+
+
+@pytest.fixture
+def real_texts(shared_dir):
+    out = []
+    for name in ("messages_with_replies.jsonl", "dev_labeled.jsonl"):
+        with open(shared_dir / name, encoding="utf-8") as fh:
+            for line in fh:
+                row = json.loads(line)
+                out += [row.get(k) or "" for k in ("title", "content", "reply")]
+    return out
+
+
+def test_normalize_equals_reference_on_real_texts(real_texts):
+    assert len(real_texts) > 5000
+    for text in real_texts:
+        assert normalize(text) == reference_normalize(text)
+
+
+def test_cut_and_find_words_on_real_replies(real_texts):
+    for text in real_texts[2::3][:1500]:  # replies (dev_labeled has none: empty strings)
+        t = normalize(text)
+        toks = cut(t)
+        assert toks == reference_cut(t)
+        assert find_words(t, ONSITE) == [w for w in toks if w in ONSITE]
+
+
+# ---- masking ---------------------------------------------------------------------------------
+
+def reference_matches(text: str) -> list[tuple[str, int, int]]:
+    """masking._iter_matches before the fast paths: dict fold, finditer over the whole text."""
+    if not text or ("@" not in text and "＠" not in text and not masking._PRECHECK.search(text)):
+        return []
+    folded = text.translate(masking._FOLD)
+    if "%" in folded:
+        folded = masking._URL_ESCAPE.sub(lambda m: masking._URL_FOLD[m.group()[2]], folded)
+    return [(masking._KIND_OF_GROUP[m.lastgroup], m.start(), m.end()) for m in masking._PATTERN.finditer(folded)
+            if m.lastgroup is not None and masking._accept(m.lastgroup, m, folded)]
+
+
+_NUMBERISH = list("0123456789０１２３４５６７８９ -.－—–/／()（）+＋@＠%xXＸ¥￥$元米号") + [
+    "%20", "%2B", "%2d", "86", "+86", "0086", "(0769)", "13812345678", "138 1234 5678", "6222021234567890123",
+    "44190019900101123X", "0769-22123456", "电话", "手机", "卡号", "身份证", "GD", "TEL", "phone", "a.b_c",
+    "@qq.com", "user", "，", "。", "小区", "2024年", "20240305", "12345", "400-800-1234"]
+numberish = st.lists(st.one_of(st.sampled_from(_NUMBERISH), st.characters(blacklist_categories=("Cs",))),
+                     max_size=40).map("".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(numberish)
+def test_masking_matches_equal_reference_on_generated_text(text):
+    assert list(masking._iter_matches(text)) == reference_matches(text)
+
+
+def test_masking_matches_equal_reference_on_real_texts(real_texts):
+    for text in real_texts:
+        assert list(masking._iter_matches(text)) == reference_matches(text)

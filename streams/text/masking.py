@@ -118,7 +118,9 @@ def _class(chars: set[str]) -> str:
 _FOLDS_TO = {chr(k): chr(v) for k, v in _FOLD.items()}
 _RAW_DIGIT = _class(set("0123456789") | {k for k, v in _FOLDS_TO.items() if v.isdigit()})
 _RAW_SEP = _class(set(" -./()%BbDd") | {k for k, v in _FOLDS_TO.items() if v in " -./()"})
-_PRECHECK = re.compile(rf"{_RAW_DIGIT}(?:{_RAW_SEP}{{0,3}}{_RAW_DIGIT}){{6}}")
+# Up to 7 separator characters between digits: the pattern allows "   -   " (_SEP); a pre-check
+# allowing only 3 let `138   -   1234   -   5678` through unmasked.
+_PRECHECK = re.compile(rf"{_RAW_DIGIT}(?:{_RAW_SEP}{{0,7}}{_RAW_DIGIT}){{6}}")
 
 _BANK_CUE = re.compile(r"(?:卡号|银行卡|账号|帐号|账户|帐户|卡)[^0-9]{0,6}$")
 _PHONE_CUE = re.compile(r"(?:电话|座机|手机|联系方式|号码|致电|拨打|tel|Tel|TEL)[^0-9]{0,4}$")

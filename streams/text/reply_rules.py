@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 
-from .segment import cut, normalize
+from .segment import find_words, normalize
 
 __all__ = ["REPLY_TYPES", "classify_reply_rules", "clean_reply", "reply_cues"]
 
@@ -130,7 +130,7 @@ def _cues(text: str | None, cleaned: str | None = None) -> dict[str, list[str]]:
         "explain_weak": [m.group(0) for m in _EX_W.finditer(t)],
     }
     if not cues["onsite_strong"] and len(t) < 3000:
-        cues["onsite_strong"] = [w for w in cut(t) if w in _ONSITE_TOKENS]
+        cues["onsite_strong"] = find_words(t, _ONSITE_TOKENS)  # exactly the cut() tokens, ~150x cheaper
     return cues
 
 

@@ -241,3 +241,11 @@ def test_any_number_glued_to_any_text_is_masked(number, prefix, suffix):
     assume(not any(unicodedata_digit(c) for c in prefix + suffix))  # no other numbers to blur the check
     masked = mask_personal_numbers(prefix + written + suffix)
     assert digits.upper() not in _strip_separators(masked).upper(), (prefix + written + suffix, masked)
+
+
+def test_wide_separators_the_pattern_allows_pass_the_pre_check_too():
+    """The pre-check allowed 3 separator characters, the pattern 7: this number stayed in clear."""
+    from streams.text.masking import mask_personal_numbers
+
+    out = mask_personal_numbers("电话138   -   1234   -   5678，请回电")
+    assert "5678" not in out and "138" not in out, out

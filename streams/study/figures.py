@@ -159,8 +159,12 @@ class StudyPass:
             self._pruned_at = len(self.texts)
 
     def result(self, source: str) -> StudyFigures:
+        whole = self.period.since is None and self.period.until is None
+        # Overdue and rising as of the newest counted hour, as `hotline report` gives them: for the
+        # whole file only (a month's page would need them as of the month's end).
         rep = summarize(self.fields, self.pipe.pipeline, source=source, window=self.period.label,
-                        window_end=self.period.until)
+                        window_end=self.period.until,
+                        monitors=self.pipe.series.report(self.pipe.fields) if whole else None)
         if self.period.until is not None:
             end = self.period.until
         else:

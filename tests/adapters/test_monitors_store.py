@@ -10,9 +10,8 @@ import random
 
 import pytest
 
-from schemas.taxonomy import load_taxonomy
 from streams.adapters.fenced import FencedCounter, PartitionBatch
-from streams.adapters.store import CounterStore, connect
+from streams.adapters.store import CounterStore
 from streams.commands.exporter import HotlineCollector
 from streams.commands.snapshot import read_monitors, take_snapshot
 from streams.core.monitors import Deadlines
@@ -22,14 +21,6 @@ from tests.core.test_monitors import at, created, evaluated, hourly_docs, replie
 
 pytestmark = pytest.mark.integration
 DEADLINES = Deadlines(15, (("交通管理", 5),))
-
-
-@pytest.fixture
-def store(redis_url, namespace):
-    s = CounterStore(connect(redis_url), namespace, load_taxonomy())
-    s.claim_namespace()
-    yield s
-    s.drop()
 
 
 class Outputs:

@@ -177,3 +177,25 @@ def diff(a: dict, b: dict, path: str = "") -> list[str]:
         elif a[k] != b[k]:
             out.append(f"{p}: batch {a[k]!r} != live {b[k]!r}")
     return out
+
+
+def consume_topic(settings, topic: str, want: int = 1, timeout: float = 30) -> list:
+    """Every message of a topic from the beginning, polling until `want` arrived or `timeout` passed."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    from streams.adapters.kafka import client_kwargs
+
+    c = KafkaConsumer(enable_auto_commit=False, group_id=None, auto_offset_reset="earliest", **client_kwargs(settings))
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(c.partitions_for_topic(topic) or [])]
+        c.assign(tps)
+        c.seek_to_beginning(*tps)
+        out, deadline = [], time.monotonic() + timeout
+        while time.monotonic() < deadline and len(out) < want:
+            for msgs in c.poll(timeout_ms=300).values():
+                out += msgs
+        for msgs in c.poll(timeout_ms=500).values():
+            out += msgs
+        return out
+    finally:
+        c.close()

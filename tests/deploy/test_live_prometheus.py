@@ -23,6 +23,7 @@ import pytest
 
 from deploy_catalogue import RULES_DIR, dashboard_exprs, dashboards
 from prometheus_server import PrometheusServer, find_prometheus, free_port
+from tests.support import consume_topic
 
 pytestmark = [
     pytest.mark.integration,
@@ -135,28 +136,6 @@ def replay_lines(settings, lines: list[bytes]) -> None:
     from streams.adapters.kafka import replay
 
     replay(lines, settings, speed=0, progress=False)
-
-
-def consume(settings, topic: str, timeout: float, want: int = 1) -> list:
-    """Every message of a topic (from the beginning), polling until `want` arrived or `timeout`."""
-    from kafka import KafkaConsumer, TopicPartition
-
-    from streams.adapters.kafka import client_kwargs
-
-    c = KafkaConsumer(enable_auto_commit=False, group_id=None, auto_offset_reset="earliest", **client_kwargs(settings))
-    try:
-        tps = [TopicPartition(topic, p) for p in sorted(c.partitions_for_topic(topic) or [])]
-        c.assign(tps)
-        c.seek_to_beginning(*tps)
-        out, deadline = [], time.monotonic() + timeout
-        while time.monotonic() < deadline and len(out) < want:
-            for msgs in c.poll(timeout_ms=300).values():
-                out += msgs
-        for msgs in c.poll(timeout_ms=500).values():
-            out += msgs
-        return out
-    finally:
-        c.close()
 
 
 def parse(lines: list[bytes]) -> list[dict]:
@@ -357,7 +336,7 @@ def test_injected_spike_alerts_in_the_stream_and_in_prometheus_and_the_quiet_bac
         hot.wait_counted(len(bg) + len(spike_lines))
 
         # (a) The stream detector: alert events on <prefix>alerts for the item and the district.
-        msgs = consume(hot.settings, hot.settings.alerts_topic, timeout=30, want=2)
+        msgs = consume_topic(hot.settings, hot.settings.alerts_topic, timeout=30, want=2)
         assert msgs, f"no alert event on {hot.settings.alerts_topic}\n{hot.logs()}"
         for m in msgs:
             assert not PHONE.search(m.value) and not PHONE.search(m.key or b""), f"phone number in an alert: {m.value!r}"
@@ -420,7 +399,7 @@ def test_injected_spike_alerts_in_the_stream_and_in_prometheus_and_the_quiet_bac
 
         # (c) The same background without the spike, quiet for longer than the spike took to alert.
         time.sleep(max(0.0, waited + 2 - (time.monotonic() - t_quiet)))
-        assert consume(quiet.settings, quiet.settings.alerts_topic, timeout=2) == []
+        assert consume_topic(quiet.settings, quiet.settings.alerts_topic, timeout=2) == []
         assert quiet.store.r.hgetall(quiet.store.k("alerts")) == {}
         for prom in (quiet.prom, quiet.fast):
             assert not ever(prom, SPIKE_ALERTS), ever(prom, SPIKE_ALERTS)

@@ -12,33 +12,9 @@ from schemas.taxonomy import load_taxonomy
 from streams.adapters.kafka import ensure_topics, replay
 from streams.adapters.store import CounterStore, connect
 from streams.commands.snapshot import take_snapshot
-from tests.support import generate, hotline_json, live_vs_batch, start_worker, wait_for_records
+from tests.support import consume_topic, generate, hotline_json, live_vs_batch, start_worker, wait_for_records
 
 pytestmark = pytest.mark.integration
-def consume(settings, topic: str, want: int, timeout: float = 30) -> list:
-    """Every message of a topic from the beginning, until `want` arrived or `timeout` passed."""
-    import time
-
-    from kafka import KafkaConsumer, TopicPartition
-
-    from streams.adapters.kafka import client_kwargs
-
-    c = KafkaConsumer(enable_auto_commit=False, group_id=None, auto_offset_reset="earliest", **client_kwargs(settings))
-    try:
-        tps = [TopicPartition(topic, p) for p in sorted(c.partitions_for_topic(topic) or [])]
-        c.assign(tps)
-        c.seek_to_beginning(*tps)
-        out, deadline = [], time.monotonic() + timeout
-        while time.monotonic() < deadline and len(out) < want:
-            for msgs in c.poll(timeout_ms=300).values():
-                out += msgs
-        for msgs in c.poll(timeout_ms=500).values():
-            out += msgs
-        return out
-    finally:
-        c.close()
-
-
 MONITOR_KEYS = ("closed", "open", "replied_on_time", "on_time_reply_rate", "callbacks", "overdue", "monitors")
 
 
@@ -84,7 +60,7 @@ def test_monitors_live_equal_batch_and_callbacks_land_on_their_topic(settings, t
     for key in MONITOR_KEYS:
         assert live[key] == batch[key], key
 
-    msgs = consume(settings, settings.callbacks_topic, want=len(bad))
+    msgs = consume_topic(settings, settings.callbacks_topic, want=len(bad))
     records = [json.loads(m.value) for m in msgs]
     assert {m.key.decode() for m in msgs} == {r["ticket_id"] for r in records} == bad
     for r in records:

@@ -40,7 +40,7 @@ def broker_credentials(settings: Settings):
 
 
 def make_app(settings: Settings, predictor=None, store: CounterStore | None = None) -> faust.App:
-    from agents.outputs import SideOutputs
+    from streams.adapters.outputs import SideOutputs
     from agents.tickets import TicketCounter, count_forever
     from agents.transport import install
     from streams.adapters import wiring
@@ -81,7 +81,10 @@ def make_app(settings: Settings, predictor=None, store: CounterStore | None = No
         errors = Counter("hotline_worker_redis_errors", "Redis calls that failed and were retried, by error",
                          ["error"])
         on_redis_error = lambda kind: errors.labels(kind).inc()  # noqa: E731
-    raw = app.topic(settings.raw_topic, partitions=settings.partitions, key_type=bytes, value_type=bytes)
+    # One agent counts both stages: raw tickets, and the repeat-group memberships they send to the
+    # members topic (streams/core/members.py), each partition under its own fence.
+    raw = app.topic(settings.raw_topic, settings.members_topic, partitions=settings.partitions, key_type=bytes,
+                    value_type=bytes)
     for side in (settings.enriched_topic, settings.dlq_topic, settings.callbacks_topic):
         app.topic(side, partitions=settings.partitions, key_type=bytes, value_type=bytes)
     alerts = app.topic(settings.alerts_topic, partitions=settings.partitions, key_type=bytes, value_type=bytes)
@@ -93,8 +96,9 @@ def make_app(settings: Settings, predictor=None, store: CounterStore | None = No
         store = CounterStore(client, active(settings, client), load_taxonomy())
     store.claim_namespace()
     # The enriched and DLQ topics are declared above (so Faust creates them) but written with
-    # librdkafka: see agents/outputs.py.
-    fenced = wiring.fenced_counter(settings, store, wiring.processor(settings, emit_records=True, item_predictor=predictor),
+    # librdkafka: see streams/adapters/outputs.py.
+    fenced = wiring.fenced_counter(settings, store, wiring.processor(settings, emit_records=True, item_predictor=predictor,
+                                                                      repeat_members=True),
                                    outputs=SideOutputs(settings), on_redis_error=on_redis_error)
     if settings.worker_web_port:
         from prometheus_client import Gauge

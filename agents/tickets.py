@@ -46,6 +46,10 @@ class TicketCounter:
         self._ns_checked = 0.0
 
     @property
+    def counted_topics(self) -> tuple[str, str]:
+        return self.settings.raw_topic, self.settings.members_topic
+
+    @property
     def store(self) -> CounterStore:
         return self.counter.store
 
@@ -66,8 +70,8 @@ class TicketCounter:
             await self._in_thread(self.counter.count, batches)
 
     async def start_offsets(self, assigned) -> dict:
-        """Where each assigned raw partition starts: Redis' fence + 1, or None (the beginning)."""
-        raw = [tp for tp in assigned if tp.topic == self.settings.raw_topic]
+        """Where each assigned partition (raw or members topic) starts: Redis' fence + 1, or None (the beginning)."""
+        raw = [tp for tp in assigned if tp.topic in self.counted_topics]
         if not raw:
             return {}
         starts = await self._in_thread(self.counter.start_offsets, [(tp.topic, tp.partition) for tp in raw])
@@ -101,13 +105,13 @@ class TicketCounter:
         except Exception:  # no consumer yet: partitions assigned later start at the new fences
             assigned = set()
         self.counter.store = new
-        caught_up = 0
+        caught_up = {topic: 0 for topic in self.counted_topics}
         for tp in assigned:
             end = done_old.get(fence_name(tp.topic, tp.partition))
-            if tp.topic == self.settings.raw_topic and end is not None:
-                caught_up += await self._in_thread(self.counter.catch_up, tp.topic, tp.partition, end + 1)
-        log.warning("active namespace changed %s -> %s: %d records counted into it to catch up",
-                    old.ns, name, caught_up)
+            if tp.topic in self.counted_topics and end is not None:
+                caught_up[tp.topic] += await self._in_thread(self.counter.catch_up, tp.topic, tp.partition, end + 1)
+        log.warning("active namespace changed %s -> %s: %d records counted into it to catch up "
+                    "(and %d records of the members topic)", old.ns, name, *caught_up.values())
         return True
 
     def _lag(self, topic: str, partition: int, group: list) -> int:

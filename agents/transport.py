@@ -69,7 +69,7 @@ class _Consumer(driver.Consumer):
             # Faust commits only offsets above what it believes committed, and stops committing at
             # a hole after it: it must believe what Redis says.
             self._committed_offset[tp] = offset
-        self.log.info("raw partitions start at Redis' fences: %s", {tp.partition: o for tp, o in starts.items()})
+        self.log.info("partitions start at Redis' fences: %s", {f"{tp.topic}:{tp.partition}": o for tp, o in starts.items()})
 
 
 class Transport(driver.Transport):

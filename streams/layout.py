@@ -180,7 +180,7 @@ def render() -> str:
               "streams.adapters.fenced.FencedCounter.count in a thread.",
               "3. The fenced path reads the partition's fence, states and groups (streams.adapters.store, "
               "read_batch.lua), runs the pure Processor (streams.core.pipeline: cleaning → enrich → counting → "
-              "repeats), sends the enriched and dead-letter records (agents.outputs), and applies everything in "
+              "repeats), sends the enriched and dead-letter records and the repeat-group memberships (streams.adapters.outputs), and applies everything in "
               "one Lua call fenced by the offset (apply_batch.lua).",
               "4. Faust acks the batch; Kafka's commit follows, but only Redis' fence decides where a partition "
               "starts again (agents.transport.perform_seek).",

@@ -92,6 +92,11 @@ class Settings:
         return f"{self.topic_prefix}alerts"
 
     @property
+    def members_topic(self) -> str:
+        """The repeat stage's topic: repeat-group memberships keyed by group key (streams/core/members.py)."""
+        return f"{self.topic_prefix}repeat.members"
+
+    @property
     def callbacks_topic(self) -> str:
         return f"{self.topic_prefix}callbacks"
 

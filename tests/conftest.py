@@ -62,6 +62,31 @@ def redis_url(redis_service):
     return os.environ.get("HOTLINE_TEST_REDIS_URL") or redis_service.url
 
 
+@pytest.fixture(scope="session")
+def redis_cluster():
+    """A local Redis Cluster: 3 primaries with a replica each (streams.adapters.embedded), or the
+    cluster at HOTLINE_TEST_REDIS_CLUSTER_URL."""
+    if os.environ.get("HOTLINE_TEST_REDIS_CLUSTER_URL"):
+        yield None
+        return
+    from streams.adapters.embedded import start_redis_cluster
+
+    cluster = start_redis_cluster()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url(redis_cluster):
+    return os.environ.get("HOTLINE_TEST_REDIS_CLUSTER_URL") or redis_cluster.url
+
+
+@pytest.fixture(params=["redis", "cluster"])
+def any_redis_url(request):
+    """Each test using it runs twice: on a single Redis and on a 3-primary Redis Cluster."""
+    return request.getfixturevalue("redis_url" if request.param == "redis" else "redis_cluster_url")
+
+
 @pytest.fixture
 def namespace():
     return "t" + uuid.uuid4().hex[:10]

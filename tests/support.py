@@ -107,11 +107,13 @@ def wait_for_records(store, n: int, timeout: float = 300, workers=()) -> None:
     while time.monotonic() < deadline:
         dead = bool(workers) and not any(w.alive() for w in workers)
         try:
-            seen = store.pipeline_counters().get("records", 0)
+            pipe = store.pipeline_counters()
         except (redis.ConnectionError, redis.BusyLoadingError):
             time.sleep(0.25)  # a restarting Redis (chaos tests)
             continue
-        if seen >= n:
+        seen = pipe.get("records", 0)
+        # ... and the repeat stage has joined every membership the raw stage sent (streams/core/members.py)
+        if seen >= n and pipe.get("members|joined", 0) >= pipe.get("members|sent", 0):
             return
         if dead:
             logs = "\n".join(f"--- {w.name} (exit {w.p.returncode})\n{w.output()}" for w in workers)

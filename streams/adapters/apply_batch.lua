@@ -3,18 +3,19 @@
 -- Exactly-once counting rests on this script: the increments, the ticket states and the partition's
 -- high-water mark move together or not at all. A batch whose expected high-water mark is no longer
 -- current (another worker took the partition, or this batch was applied before a crash) is refused,
--- and the caller re-reads and retries or drops it. Repeat groups are shared across partitions, so
--- each is written only if it still holds what the batch read (optimistic check), else the whole
--- batch is refused and recomputed.
+-- and the caller re-reads and retries or drops it. Every key is the partition's (one hash tag, one
+-- slot of a Redis Cluster): KEYS[1] is its `part` hash, the others share its prefix. Repeat groups
+-- live only on partitions of the members topic, whose one consumer owns them; each is still written
+-- only if it holds what the batch read (a second writer would be a bug, refused loudly).
 --
 -- Defence in depth: besides the compare-and-set on the expected fence, a batch whose first offset
 -- is at or below the fence is refused whatever the caller expected, so no record is applied twice.
 -- A batch that starts beyond fence + 1, and offsets missing inside a batch, are gaps: Kafka leaves
 -- them only for transaction markers and compaction, so they are counted (`gap`) for an alert.
 --
--- ARGV: ns, fence, expected_hwm, first_offset, new_hwm, watermark, now, lag, partition_clock,
--- inner_gaps, then seven blobs. A blob is records separated by \30 whose fields are separated by
--- \31 (redis-py packs a few strings far faster than tens of thousands of arguments):
+-- KEYS: the partition's part hash. ARGV: prefix, expected_hwm, first_offset, new_hwm, watermark, now,
+-- lag, partition_clock, inner_gaps, then seven blobs. A blob is records separated by \30 whose fields
+-- are separated by \31 (redis-py packs a few strings far faster than tens of thousands of arguments):
 --   increments  key_suffix, field, delta
 --   states      state_shard_suffix, ticket_id, encoded_state
 --   buckets     key_suffix, index_zset_suffix, start, ttl_seconds
@@ -22,8 +23,8 @@
 --   groups      group_shard_suffix, group_key, expected_value, new_value
 --   examples    list_suffix, ticket_id
 --   waiting     state_shard_suffix, ticket_id, earliest parked time ('' removes it)
-local ns = ARGV[1]
-local fence = ARGV[2]
+local part = KEYS[1]
+local p = ARGV[1] .. ':'
 
 local function records(blob)
   local out = {}
@@ -41,54 +42,53 @@ local function records(blob)
   return out
 end
 
-local hwm_key = ns .. ':hwm'
-local found = redis.call('HGET', hwm_key, fence)
+local found = redis.call('HGET', part, 'hwm')
 local current = found or '-1'
-if current ~= ARGV[3] then
+if current ~= ARGV[2] then
   return {0, current}
 end
-local first = tonumber(ARGV[4])
-if first <= tonumber(current) or tonumber(ARGV[5]) < first then
+local first = tonumber(ARGV[3])
+if first <= tonumber(current) or tonumber(ARGV[4]) < first then
   return {0, current}
 end
-local gap = tonumber(ARGV[10])
+local gap = tonumber(ARGV[9])
 if found and first > tonumber(current) + 1 then gap = gap + first - tonumber(current) - 1 end
 
-local groups = records(ARGV[15])
+local groups = records(ARGV[14])
 for _, g in ipairs(groups) do
-  local cur = redis.call('HGET', ns .. ':' .. g[1], g[2])
+  local cur = redis.call('HGET', p .. g[1], g[2])
   if cur == false then cur = '' end
   if cur ~= g[3] then return {0, 'group ' .. g[2]} end
 end
 
+for _, r in ipairs(records(ARGV[10])) do
+  redis.call('HINCRBY', p .. r[1], r[2], r[3])
+end
+if gap > 0 then redis.call('HINCRBY', p .. 'pipe', 'gap', gap) end
 for _, r in ipairs(records(ARGV[11])) do
-  redis.call('HINCRBY', ns .. ':' .. r[1], r[2], r[3])
+  redis.call('HSET', p .. r[1], r[2], r[3])
 end
-if gap > 0 then redis.call('HINCRBY', ns .. ':pipe', 'gap', gap) end
 for _, r in ipairs(records(ARGV[12])) do
-  redis.call('HSET', ns .. ':' .. r[1], r[2], r[3])
-end
-for _, r in ipairs(records(ARGV[13])) do
-  local key = ns .. ':' .. r[1]
-  redis.call('ZADD', ns .. ':' .. r[2], r[3], key)
+  local key = p .. r[1]
+  redis.call('ZADD', p .. r[2], r[3], key)
   redis.call('EXPIRE', key, r[4])
 end
-for _, r in ipairs(records(ARGV[14])) do
-  local idx = ns .. ':' .. r[1]
+for _, r in ipairs(records(ARGV[13])) do
+  local idx = p .. r[1]
   local old = redis.call('ZRANGEBYSCORE', idx, '-inf', '(' .. r[2])
   for _, key in ipairs(old) do redis.call('DEL', key) end
   if #old > 0 then redis.call('ZREMRANGEBYSCORE', idx, '-inf', '(' .. r[2]) end
 end
 for _, g in ipairs(groups) do
-  redis.call('HSET', ns .. ':' .. g[1], g[2], g[4])
+  redis.call('HSET', p .. g[1], g[2], g[4])
 end
-for _, r in ipairs(records(ARGV[16])) do
-  local key = ns .. ':' .. r[1]
+for _, r in ipairs(records(ARGV[15])) do
+  local key = p .. r[1]
   redis.call('LPUSH', key, r[2])
   redis.call('LTRIM', key, 0, 19)
 end
-local wait_key = ns .. ':wait:' .. fence
-for _, r in ipairs(records(ARGV[17])) do
+local wait_key = p .. 'wait'
+for _, r in ipairs(records(ARGV[16])) do
   local member = r[1] .. '\31' .. r[2]
   if r[3] == nil or r[3] == '' then
     redis.call('ZREM', wait_key, member)
@@ -97,11 +97,7 @@ for _, r in ipairs(records(ARGV[17])) do
   end
 end
 
-redis.call('HSET', hwm_key, fence, ARGV[5])
-redis.call('HSET', ns .. ':lag', fence, ARGV[8])
-redis.call('HSET', ns .. ':pwm', fence, ARGV[9])
-local meta = ns .. ':meta'
-local wm = tonumber(redis.call('HGET', meta, 'watermark') or '0')
-if tonumber(ARGV[6]) > wm then redis.call('HSET', meta, 'watermark', ARGV[6]) end
-redis.call('HSET', meta, 'last_batch', ARGV[7])
-return {1, ARGV[5]}
+local wm = tonumber(redis.call('HGET', part, 'wm') or '0')
+if tonumber(ARGV[5]) > wm then wm = tonumber(ARGV[5]) end
+redis.call('HSET', part, 'hwm', ARGV[4], 'lag', ARGV[7], 'pwm', ARGV[8], 'wm', wm, 'last_batch', ARGV[6])
+return {1, ARGV[4]}

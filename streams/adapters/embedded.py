@@ -145,3 +145,61 @@ def redis_answers(url: str) -> bool:
         return bool(redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2).ping())
     except Exception:
         return False
+
+
+@dataclass
+class RedisClusterService:
+    """A local Redis Cluster: `masters` primaries, each with one replica, on loopback."""
+    nodes: list[Service]
+
+    @property
+    def url(self) -> str:
+        return self.nodes[0].url  # any node: the client asks the cluster for the rest
+
+    def live_url(self) -> str:
+        """The URL of a node that is running (a test may have killed the first)."""
+        return next(s for s in self.nodes if s.proc.poll() is None).url
+
+    def client(self):
+        from redis.cluster import RedisCluster
+
+        return RedisCluster.from_url(self.live_url(), decode_responses=True)
+
+    def primary_of(self, key: str) -> Service:
+        """The node that serves `key`'s slot now."""
+        node = self.client().get_node_from_key(key)
+        return next(s for s in self.nodes if s.port == int(node.port))
+
+    def stop(self) -> None:
+        for s in self.nodes:
+            s.stop()
+
+
+def start_redis_cluster(masters: int = 3, timeout: float = 60.0) -> RedisClusterService:
+    """`redis-server --cluster-enabled yes` × 2·masters + `redis-cli --cluster create --cluster-replicas 1`."""
+    import redis
+
+    nodes = []
+    try:
+        for _ in range(2 * masters):
+            port, bus = free_port(), free_port()
+            nodes.append(start_redis(port, ["--cluster-enabled", "yes", "--cluster-port", str(bus),
+                                            "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000"]))
+        cli = shutil.which("redis-cli")
+        if cli is None:
+            raise RuntimeError("no redis-cli: apt-get install redis-tools")
+        subprocess.run([cli, "--cluster", "create", *[f"127.0.0.1:{s.port}" for s in nodes],
+                        "--cluster-replicas", "1", "--cluster-yes"], check=True, capture_output=True, timeout=timeout)
+        deadline = time.monotonic() + timeout
+        while True:
+            states = [redis.Redis(port=s.port).cluster("info").get("cluster_state") for s in nodes]
+            if all(st == "ok" for st in states):
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the cluster did not settle: {states}")
+            time.sleep(0.2)
+    except BaseException:
+        for s in nodes:
+            s.stop()
+        raise
+    return RedisClusterService(nodes)

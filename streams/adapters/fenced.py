@@ -27,6 +27,7 @@ from typing import Callable, Iterable, Iterator, Protocol, Sequence
 
 import redis
 
+from streams.core.members import MemberProcessor, member_namespace
 from streams.core.pipeline import BatchResult, Prepared, Processor, Source
 from streams.adapters.store import CounterStore, FenceMoved, PartitionView
 
@@ -123,7 +124,7 @@ class SpanReader(Protocol):
 
 
 class SideOutputs(Protocol):
-    def send(self, enriched: list, dead_letters: list, callbacks: list = ()) -> None: ...
+    def send(self, enriched: list, dead_letters: list, callbacks: list = (), members: list = ()) -> None: ...
 
 
 @dataclass
@@ -159,8 +160,14 @@ class Counted:
 class FencedCounter:
     def __init__(self, store: CounterStore, processor: Processor, *, retry: RedisRetry | None = None,
                  reader: SpanReader | None = None, outputs: SideOutputs | None = None,
-                 keep: Callable[[bytes], bool] | None = None, output_retry_s: float = MAX_BACKOFF_S):
+                 keep: Callable[[bytes], bool] | None = None, output_retry_s: float = MAX_BACKOFF_S,
+                 members_topic: str | None = None, member_processor: MemberProcessor | None = None):
+        """`members_topic`: the repeat stage's topic (streams/core/members.py). Its partitions are
+        counted with `member_processor`, keeping the records of this counter's namespace; the raw
+        stage's memberships are sent to it before the batch is applied."""
         self.store = store
+        self.members_topic = members_topic
+        self.member_processor = member_processor
         self.keep = keep  # records it rejects are read past (the fence moves) but not counted: rebuild ranges
         self.processor = processor
         self.retry = retry or RedisRetry()
@@ -176,7 +183,8 @@ class FencedCounter:
         """Where the consumer must start each partition: right after its fence, or None (the first
         retained offset) when Redis has none. The fence is the only source: Kafka's committed offset
         may be ahead of Redis (a batch acked but not applied) and is ignored."""
-        fences = self.retry(self.store.offsets, "reading the fences")
+        partitions = list(partitions)
+        fences = self.retry(lambda: self.store.fences_of(fence_name(t, p) for t, p in partitions), "reading the fences")
         out: dict[tuple[str, int], int | None] = {}
         for topic, partition in partitions:
             hwm = fences.get(fence_name(topic, partition))
@@ -191,8 +199,9 @@ class FencedCounter:
         pending = [b for b in batches if b.offsets]
         for b in pending:
             if b.prepared is None:
-                b.chosen = [i for i, raw in enumerate(b.raws) if self.keep is None or self.keep(raw)]
-                b.prepared = self.processor.prepare([b.raws[i] for i in b.chosen])
+                keep = self._keep(b)
+                b.chosen = [i for i, raw in enumerate(b.raws) if keep is None or keep(raw)]
+                b.prepared = self._processor(b).prepare([b.raws[i] for i in b.chosen])
         while pending:
             ready: list[tuple[PartitionBatch, PartitionView, BatchResult, list[int]]] = []
             # Repeat groups span partitions: a batch computed after another of this round sees the
@@ -214,8 +223,8 @@ class FencedCounter:
                 keep = [j for j, i in enumerate(b.chosen) if b.offsets[i] > view.hwm]
                 prep = b.prepared if len(keep) == len(b.chosen) else b.prepared.subset(keep)
                 sources = [Source(b.topic, b.partition, b.offsets[b.chosen[j]]) for j in keep]
-                result = self.processor.process(prep, view.states, sources, groups=view.groups,
-                                                orphan_before=view.orphan_before, waiting=view.waiting or ())
+                result = self._processor(b).process(prep, view.states, sources, groups=view.groups,
+                                                    orphan_before=view.orphan_before, waiting=view.waiting or ())
                 ready.append((b, view, result, fresh))
                 for key, group in result.groups.items():
                     written[key] = (group, self.store.codec.encode_group(group))
@@ -225,7 +234,8 @@ class FencedCounter:
             pending = []
             for b, view, result, offsets in ready:
                 try:
-                    self.retry(lambda: self.store.apply(b.fence, view, offsets, result, b.lag), "applying a batch")
+                    self.retry(lambda: self.store.apply(b.fence, view, offsets, result, b.lag, len(result.members)),
+                               "applying a batch")
                 except FenceMoved as moved:
                     log.warning("fence moved, re-reading: %s", moved)
                     pending.append(b)
@@ -238,10 +248,19 @@ class FencedCounter:
                 self.handed[(b.topic, b.partition)] = b.offsets[-1]
         return done
 
+    def _processor(self, b: PartitionBatch):
+        return self.member_processor if b.topic == self.members_topic else self.processor
+
+    def _keep(self, b: PartitionBatch) -> Callable[[bytes], bool] | None:
+        if b.topic == self.members_topic:
+            ns = self.store.ns  # the namespace counted now: the others' memberships are read past
+            return lambda raw: member_namespace(raw) == ns
+        return self.keep
+
     def _read(self, b: PartitionBatch) -> PartitionView:
         prep = b.prepared
         return self.retry(lambda: self.store.read_partition(b.fence, prep.ticket_ids, prep.group_keys,
-                                                            self.processor.orphan_horizon_s), "reading a batch's state")
+                                                            self._processor(b).orphan_horizon_s), "reading a batch's state")
 
     def _hole(self, b: PartitionBatch, view: PartitionView) -> tuple[int, int] | None:
         """[start, end) to read back from Kafka before this batch, or None."""
@@ -294,14 +313,17 @@ class FencedCounter:
         enriched = [r for res in results for r in res.enriched]
         dead = [r for res in results for r in res.dead_letters]
         callbacks = [r for res in results for r in res.callbacks]  # bad ratings, keyed by ticket id
-        if self.outputs is None or not (enriched or dead or callbacks):
+        members = [(key, {"ns": self.store.ns, **record}) for res in results for key, record in res.members]
+        if members and self.outputs is None:
+            raise FatalOutputError("repeat-group memberships to send but no producer to send them with")
+        if self.outputs is None or not (enriched or dead or callbacks or members):
             return
         delay = 0.2
         while True:
             try:
-                self.outputs.send(enriched, dead, callbacks)
+                self.outputs.send(enriched, dead, callbacks, members)
                 return
-            except RetriableOutputError as exc:  # by the producer's own judgement (see agents/outputs.py)
+            except RetriableOutputError as exc:  # by the producer's own judgement (see streams/adapters/outputs.py)
                 log.error("sending side outputs failed (%s); retrying in %.1f s", exc, delay)
                 if self.retry.stop.wait(delay):
                     raise Stopping("stopping while sending side outputs") from None

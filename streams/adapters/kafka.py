@@ -123,7 +123,7 @@ def ensure_topics(settings: Settings, timeout: float = 30.0) -> None:
     try:
         existing = set(admin.list_topics())
         wanted = [settings.raw_topic, settings.enriched_topic, settings.dlq_topic, settings.alerts_topic,
-                  settings.callbacks_topic]
+                  settings.callbacks_topic, settings.members_topic]
         new = [NewTopic(t, settings.partitions, 1) for t in wanted if t not in existing]
         if new:
             try:

@@ -31,10 +31,8 @@ class SpikeMonitor:
         # Baseline: the hours before the current one, oldest first.
         this_hour = bucket_start(wm, _HOUR)
         starts = [this_hour - 3600 * i for i in range(self.rules.baseline_hours, 0, -1)]
-        with store.r.pipeline(transaction=False) as p:
-            for s in starts:
-                p.hgetall(store.k(f"b:1h:{s}"))
-            hours = [repeat_signal({k: int(v) for k, v in h.items()}) for h in p.execute()]
+        found = store.buckets("1h", starts=starts)
+        hours = [repeat_signal(found.get(s, {})) for s in starts]
         events = []
         for spike in detect(current, hours, self.rules, wm):
             # One alert per scope and hour, across all workers: the first to claim it sends it.
@@ -42,7 +40,7 @@ class SpikeMonitor:
             if not store.r.set(claim, 1, nx=True, ex=3 * 86400):
                 continue
             spike.example_ticket_ids = store.repeat_examples(f"{spike.scope_type}:{spike.scope}")
-            with store.r.pipeline(transaction=True) as p:
+            with store.r.pipeline(transaction=False) as p:  # the claim above makes this once
                 p.hincrby(store.k("alerts"), spike.scope_type, 1)
                 p.hset(store.k("alerts:score"), f"{spike.scope_type}|{spike.scope}", round(spike.score, 3))
                 p.expire(store.k("alerts:score"), 7200)

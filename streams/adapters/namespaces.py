@@ -14,11 +14,19 @@ def _client(settings: Settings):
 
 
 def pointer_key(settings: Settings) -> str:
-    return f"{settings.namespace}:active"
+    # Both pointers share one hash tag, so the MSET that switches them works on a Redis Cluster too.
+    return f"{{{settings.namespace}}}:active"
 
 
 def previous_key(settings: Settings) -> str:
-    return f"{settings.namespace}:previous"
+    return f"{{{settings.namespace}}}:previous"
+
+
+def _store(client, name: str):
+    from schemas.taxonomy import load_taxonomy
+    from streams.adapters.store import CounterStore
+
+    return CounterStore(client, name, load_taxonomy())
 
 
 def active(settings: Settings, client=None) -> str:
@@ -44,17 +52,19 @@ def visible(settings: Settings, client=None) -> str:
         return current
     # The old fences are read first: whatever they say, the old namespace said at least as much
     # at every earlier scrape, so switching on this comparison never shows fewer events.
-    old = client.hgetall(f"{before}:hwm")
-    new = client.hgetall(f"{current}:hwm")
-    behind = any(int(new.get(fence, -1)) < int(hwm) for fence, hwm in old.items())
+    old = _store(client, before).offsets()
+    new = _store(client, current).offsets()
+    behind = any(new.get(fence, -1) < hwm for fence, hwm in old.items())
     return before if behind else current
 
 
 def list_namespaces(settings: Settings, client=None) -> list[str]:
     client = client or _client(settings)
     names = set()
-    for key in client.scan_iter(match="*:meta", count=1000):
-        names.add(key.rsplit(":", 1)[0])
+    for key in client.scan_iter(match="{*}:meta", count=1000):
+        name = key[1:].rsplit("}:", 1)[0]
+        if ":" not in name:  # a partition's key has "{ns:topic:p}"
+            names.add(name)
     return sorted(names)
 
 
@@ -70,14 +80,11 @@ def check_name(name: str) -> str:
 
 def drop(settings: Settings, name: str, client=None) -> int:
     """Delete a namespace's counters; never the active or shown one, never the pointers."""
-    from schemas.taxonomy import load_taxonomy
-    from streams.adapters.store import CounterStore
-
     client = client or _client(settings)
     check_name(name)
     if name in (active(settings, client), visible(settings, client)):
         raise ValueError(f"namespace {name!r} is active or still shown; activate another one first")
-    return CounterStore(client, name, load_taxonomy()).drop(keep=(pointer_key(settings), previous_key(settings)))
+    return _store(client, name).drop(keep=(pointer_key(settings), previous_key(settings)))
 
 
 def cli(args, settings: Settings) -> int:
@@ -88,7 +95,7 @@ def cli(args, settings: Settings) -> int:
         if shown != current:
             print(f"  (still showing {shown} until the workers have caught {current} up)")
         for name in list_namespaces(settings, client):
-            meta = client.hgetall(f"{name}:meta")
+            meta = _store(client, name).meta()
             mark = "*" if name == current else " "
             print(f"{mark} {name}\twatermark={meta.get('watermark', '-')}\ttaxonomy={meta.get('taxonomy', '-')}")
         return 0
@@ -96,7 +103,7 @@ def cli(args, settings: Settings) -> int:
         raise ValueError(f"namespace {args.action} needs a name")
     check_name(args.name)
     if args.action == "activate":
-        if not client.exists(f"{args.name}:meta"):
+        if not client.exists(f"{{{args.name}}}:meta"):
             raise ValueError(f"namespace {args.name!r} has no counters")
         # One MSET: the pointer and the namespace it replaces change together.
         client.mset({pointer_key(settings): args.name, previous_key(settings): active(settings, client)})

@@ -1,20 +1,31 @@
 """Counters in Redis: offset-fenced batch writes (one Lua call each) and cheap window reads.
 
-Layout under a namespace `ns` (several namespaces can live side by side: rebuilds, tests):
-    ns:all                  hash  all-time counter fields "<dim>|<value>|<metric>"
-    ns:b:<res>:<start>      hash  the same fields for one event-time bucket
-    ns:idx:<res>            zset  bucket keys by start, for pruning
-    ns:pipe                 hash  pipeline counters: records, events|<outcome>, dlq|<reason>, late
-    ns:hwm                  hash  "<topic>:<partition>" -> last offset applied (the fence)
-    ns:pwm                  hash  "<topic>:<partition>" -> the partition's window clock: "wm|t1,t2,…"
-                                  (watermark, then its last event times; see windows.advance_watermark)
-    ns:wait:<fence>         zset  "<state shard>\x1f<ticket id>" of tickets with parked follow-ups,
+Cluster-ready: every key a batch touches carries the hash tag of its namespace and Kafka partition,
+`{ns:<topic>:<p>}`, so each Lua call stays inside one hash slot of a Redis Cluster (and works the
+same on a single Redis). Readers sum the partitions, one pipelined round trip per node. Per
+partition `P = {ns:topic:p}`:
+    P:part                  hash  hwm (the fence: last offset applied), pwm (the partition's window
+                                  clock "wm|t1,t2,…", see windows.advance_watermark), wm (newest
+                                  window clock applied), lag, last_batch (wall time)
+    P:all                   hash  all-time counter fields "<dim>|<value>|<metric>"
+    P:b:<res>:<start>       hash  the same fields for one event-time bucket
+    P:idx:<res>             zset  bucket keys by start, for pruning
+    P:pipe                  hash  pipeline counters: records, events|<outcome>, dlq|<reason>, late, gap,
+                                  members|sent (stage 1), members|in (stage 2)
+    P:wait                  zset  "<state shard>\x1f<ticket id>" of tickets with parked follow-ups,
                                   scored by the earliest one's time (orphaned past the horizon)
-    ns:lag                  hash  "<topic>:<partition>" -> fetch high watermark seen by the worker
-    ns:meta                 hash  watermark (newest event time), last_batch (wall time), taxonomy
-    ns:st:<n>               hash  ticket id -> compact ticket state (8,192 small hashes stay
-                                  listpack-encoded, ~40 bytes a ticket); a ticket whose creation has
-                                  not arrived holds "~" + its parked follow-ups as JSON
+    P:st:<n>                hash  ticket id -> compact ticket state (small hashes stay listpack-encoded,
+                                  ~40 bytes a ticket); a ticket whose creation has not arrived holds
+                                  "~" + its parked follow-ups as JSON
+    P:rg:<n>                hash  repeat group key -> members (partitions of the members topic only)
+    P:rx:<scope>            list  the last repeat tickets of a scope (ids), for alert events
+Per namespace `N = {ns}`: N:meta (taxonomy, created, layout), N:parts (set of "<topic>:<p>" ever
+applied: what readers sum), N:alerts, N:alerts:score, N:alerted:*, N:hot.
+
+Ticket states live with the raw topic's partition (the producer keys by ticket id). Repeat groups
+span partitions, so they are counted by a second fenced stage: stage 1 sends each new ticket's
+group memberships to the members topic keyed by group key (streams.adapters.fenced), and the
+members topic's partitions own the groups (`P:rg:*`).
 """
 from __future__ import annotations
 
@@ -23,7 +34,7 @@ import time
 import zlib
 from dataclasses import dataclass
 from importlib import resources
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import redis
 
@@ -32,7 +43,8 @@ from streams.core.counting import REPLY_TYPES, Parked, TicketState, fields_of
 from streams.core.pipeline import BatchResult
 from streams.core.windows import RESOLUTIONS, WINDOWS, advance_watermark, bucket_start, buckets_for, is_late, window_buckets
 
-STATE_SHARDS = 8192
+STATE_SHARDS = 8192  # per partition
+LAYOUT = "2"  # the key layout above; a namespace of another layout is refused, never misread
 RS, US = "\x1e", "\x1f"  # record and unit separators of the Lua call's blobs
 _LUA = resources.files("streams.adapters").joinpath("apply_batch.lua").read_text()
 _READ_LUA = resources.files("streams.adapters").joinpath("read_batch.lua").read_text()
@@ -110,12 +122,29 @@ def state_shard(ticket_id: str) -> str:
     return f"st:{zlib.crc32(ticket_id.encode()) % STATE_SHARDS}"
 
 
-def connect(url: str, ssl_ca_certs: str = "") -> redis.Redis:
-    kwargs = {"decode_responses": True, "socket_timeout": 30, "socket_connect_timeout": 5,
-              "health_check_interval": 15}
+def connect(url: str, ssl_ca_certs: str = ""):
+    """A client for `url`: a Redis Cluster client when the server says it is a cluster node
+    (`INFO cluster`), so a URL naming any node of a cluster just works; else a plain client."""
+    kwargs = {"decode_responses": True, "socket_timeout": 30, "socket_connect_timeout": 5}
     if url.startswith("rediss://") and ssl_ca_certs:
         kwargs["ssl_ca_certs"] = ssl_ca_certs
-    return redis.Redis.from_url(url, **kwargs)
+    plain = redis.Redis.from_url(url, health_check_interval=15, **kwargs)
+    try:
+        enabled = plain.info("cluster").get("cluster_enabled") == 1
+    except redis.RedisError:
+        return plain  # not answering yet: a single Redis is the default; callers retry their calls
+    if not enabled:
+        return plain
+    plain.close()
+    from redis.cluster import RedisCluster
+
+    return RedisCluster.from_url(url, **kwargs)
+
+
+def is_cluster(client) -> bool:
+    from redis.cluster import RedisCluster
+
+    return isinstance(client, RedisCluster)
 
 
 class FenceMoved(Exception):
@@ -147,16 +176,25 @@ class PartitionView:
 
 
 class CounterStore:
-    def __init__(self, client: redis.Redis, namespace: str, taxonomy: Taxonomy):
+    def __init__(self, client, namespace: str, taxonomy: Taxonomy):
         self.r = client
         self.ns = namespace
         self.taxonomy = taxonomy
         self.codec = StateCodec(taxonomy)
         self._apply = client.register_script(_LUA)
         self._read = client.register_script(_READ_LUA)
+        self._known: set[str] = set()  # partitions registered in N:parts by this process
 
     def k(self, suffix: str) -> str:
-        return f"{self.ns}:{suffix}"
+        """A namespace-level key."""
+        return f"{{{self.ns}}}:{suffix}"
+
+    def pk(self, fence: str, suffix: str) -> str:
+        """A key of one partition ("<topic>:<p>"): its hash tag keeps a batch in one slot."""
+        return f"{self.prefix(fence)}:{suffix}"
+
+    def prefix(self, fence: str) -> str:
+        return f"{{{self.ns}:{fence}}}"
 
     # ---- setup -------------------------------------------------------------------------------
     def claim_namespace(self) -> None:
@@ -164,11 +202,24 @@ class CounterStore:
         meta = self.k("meta")
         self.r.hsetnx(meta, "taxonomy", self.codec.fingerprint)
         self.r.hsetnx(meta, "created", int(time.time()))
-        found = self.r.hget(meta, "taxonomy")
-        if found != self.codec.fingerprint:
+        self.r.hsetnx(meta, "layout", LAYOUT)
+        found = self.r.hmget(meta, ["taxonomy", "layout"])
+        if found[0] != self.codec.fingerprint:
             raise RuntimeError(
-                f"namespace {self.ns!r} was counted with taxonomy {found}, this build has "
+                f"namespace {self.ns!r} was counted with taxonomy {found[0]}, this build has "
                 f"{self.codec.fingerprint}: rebuild into a new namespace (hotline rebuild)")
+        if found[1] != LAYOUT:
+            raise RuntimeError(f"namespace {self.ns!r} has key layout {found[1]}, this build writes {LAYOUT}: "
+                               "rebuild into a new namespace (hotline rebuild)")
+
+    def register(self, fence: str) -> None:
+        """Make a partition known to readers before its first write (SADD is idempotent)."""
+        if fence not in self._known:
+            self.r.sadd(self.k("parts"), fence)
+            self._known.add(fence)
+
+    def partitions(self) -> list[str]:
+        return sorted(self.r.smembers(self.k("parts")))
 
     # ---- the write path ----------------------------------------------------------------------
     def read_partition(self, fence: str, ticket_ids: Iterable[str], group_keys: Iterable[str] = (),
@@ -176,7 +227,8 @@ class CounterStore:
         ids = list(ticket_ids)
         keys = list(group_keys)
         blob = RS.join([f"{state_shard(t)}{US}{t}" for t in ids] + [f"{group_shard(k)}{US}{k}" for k in keys])
-        out = [v or None for v in self._read(args=[self.ns, fence, blob, orphan_horizon_s])]
+        out = [v or None for v in self._read(keys=[self.pk(fence, "part")],
+                                             args=[self.prefix(fence), blob, orphan_horizon_s])]
         hwm = int(out[0]) if out[0] is not None else -1
         wm = int(out[1] or 0)
         pwm, _, recent = (out[2] or "0|").partition("|")
@@ -193,25 +245,39 @@ class CounterStore:
 
     def fence_offset(self, fence: str) -> int | None:
         """The last offset applied for the partition, or None when no worker ever applied it."""
-        value = self.r.hget(self.k("hwm"), fence)
+        value = self.r.hget(self.pk(fence, "part"), "hwm")
         return None if value is None else int(value)
+
+    def fences_of(self, fences: Iterable[str]) -> dict[str, int]:
+        """The fences of the given partitions that have one (read directly, not through N:parts)."""
+        fences = list(fences)
+        with self.r.pipeline(transaction=False) as p:
+            for fence in fences:
+                p.hget(self.pk(fence, "part"), "hwm")
+            got = p.execute()
+        return {f: int(v) for f, v in zip(fences, got) if v is not None}
 
     def open_fence(self, fence: str, first_offset: int) -> None:
         """Declare that this namespace counts the partition from `first_offset` (a rebuild that
         starts near its range). HSETNX: an existing fence always wins."""
-        self.r.hsetnx(self.k("hwm"), fence, first_offset - 1)
+        self.register(fence)
+        self.r.hsetnx(self.pk(fence, "part"), "hwm", first_offset - 1)
 
-    def apply(self, fence: str, view: PartitionView, offsets: list[int], result: BatchResult, lag: int = 0) -> None:
+    def apply(self, fence: str, view: PartitionView, offsets: list[int], result: BatchResult, lag: int = 0,
+              sent: int = 0) -> None:
         """Apply a processed batch of a partition (`offsets`: the records read, in order; the fence
         moves to the last). Raises FenceMoved when the partition's offset, or a repeat group the
         batch read, changed meanwhile (the caller re-reads and recomputes); Redis itself refuses
-        offsets at or below its fence."""
-        args = self.encode_batch(fence, view, offsets, result, lag)
-        ok, current = self._apply(args=args)
+        offsets at or below its fence. `sent`: member records this batch sent to the members topic."""
+        if not view.fenced:
+            self.register(fence)
+        args = self.encode_batch(fence, view, offsets, result, lag, sent)
+        ok, current = self._apply(keys=[self.pk(fence, "part")], args=args)
         if int(ok) != 1:
             raise FenceMoved(f"{fence}: expected offset {view.hwm}, Redis has {current}")
 
-    def encode_batch(self, fence: str, view: PartitionView, offsets: list[int], result: BatchResult, lag: int) -> list:
+    def encode_batch(self, fence: str, view: PartitionView, offsets: list[int], result: BatchResult, lag: int,
+                     sent: int = 0) -> list:
         expected_hwm, watermark = view.hwm, view.watermark
         # Offsets missing inside the batch: Kafka leaves them for transaction markers and compaction.
         inner_gaps = offsets[-1] - offsets[0] + 1 - len(offsets)
@@ -220,6 +286,8 @@ class CounterStore:
         per_key: dict[str, dict[str, int]] = {"all": {}}
         buckets: dict[str, tuple[str, int, int]] = {}
         pipe = dict(result.pipeline)
+        if sent:
+            pipe["members|sent"] = pipe.get("members|sent", 0) + sent
         def add(target: str, fields: dict[str, int]) -> None:
             acc = per_key.setdefault(target, {})
             for f, v in fields.items():
@@ -254,62 +322,96 @@ class CounterStore:
         waiting = RS.join(f"{state_shard(tid)}{US}{tid}{US}{min(p.at for p in st.parked) if st.parked else ''}"
                           for tid, st in result.states.items() if st.parked or _was_waiting(view, tid))
         pwm_record = f"{pwm}|{','.join(map(str, recent))}"
-        return [self.ns, fence, expected_hwm, offsets[0], offsets[-1], wm, int(time.time()), lag, pwm_record,
+        return [self.prefix(fence), expected_hwm, offsets[0], offsets[-1], wm, int(time.time()), lag, pwm_record,
                 inner_gaps, incr, states, bucket_blob, prune, groups, examples, waiting]
 
-    def repeat_examples(self, scope: str, n: int = 5) -> list[str]:
-        return self.r.lrange(self.k(f"rx:{scope}"), 0, n - 1)
+    # ---- the read path: every partition summed -------------------------------------------------
+    def _each(self, suffix: str, call=lambda p, key: p.hgetall(key)) -> list:
+        """`call(pipeline, key)` on `suffix` of every partition, pipelined (one round trip per node)."""
+        parts = self.partitions()
+        with self.r.pipeline(transaction=False) as p:
+            for fence in parts:
+                call(p, self.pk(fence, suffix))
+            return list(zip(parts, p.execute()))
 
-    # ---- the read path -----------------------------------------------------------------------
+    @staticmethod
+    def _sum(maps: Iterable[dict]) -> dict[str, int]:
+        total: dict[str, int] = {}
+        for m in maps:
+            for f, v in m.items():
+                total[f] = total.get(f, 0) + int(v)
+        return total
+
+    def repeat_examples(self, scope: str, n: int = 5) -> list[str]:
+        out: list[str] = []
+        for _, ids in self._each(f"rx:{scope}", lambda p, k: p.lrange(k, 0, n - 1)):
+            out += [i for i in ids if i not in out]
+        return out[:n]
+
     def meta(self) -> dict[str, str]:
-        return self.r.hgetall(self.k("meta"))
+        """The namespace's meta, with `watermark` (newest window clock of any partition) and
+        `last_batch` (newest write) taken from the partitions."""
+        meta = self.r.hgetall(self.k("meta"))
+        parts = [p for _, p in self._parts()]
+        if parts:
+            meta["watermark"] = str(max(int(p.get("wm") or 0) for p in parts))
+            meta["last_batch"] = str(max(int(p.get("last_batch") or 0) for p in parts))
+        return meta
 
     def pipeline_counters(self) -> dict[str, int]:
-        return {k: int(v) for k, v in self.r.hgetall(self.k("pipe")).items()}
+        return self._sum(m for _, m in self._each("pipe"))
 
     def all_time(self) -> dict[str, int]:
-        return {k: int(v) for k, v in self.r.hgetall(self.k("all")).items()}
+        return self._sum(m for _, m in self._each("all"))
 
     def offsets(self) -> dict[str, int]:
-        return {k: int(v) for k, v in self.r.hgetall(self.k("hwm")).items()}
+        return {f: int(hwm) for f, hwm in self._each("part", lambda p, k: p.hget(k, "hwm")) if hwm is not None}
+
+    def _parts(self) -> list[tuple[str, dict]]:
+        return self._each("part")
 
     def lags(self) -> dict[str, int]:
-        return {k: int(v) for k, v in self.r.hgetall(self.k("lag")).items()}
+        return {f: int(p["lag"]) for f, p in self._parts() if "lag" in p}
 
     def window(self, window: str, end: int) -> dict[str, int]:
         if window == "all":
             return self.all_time()
         res, starts = window_buckets(window, end)
+        parts = self.partitions()
         with self.r.pipeline(transaction=False) as p:
-            for s in starts:
-                p.hgetall(self.k(f"b:{res.name}:{s}"))
-            parts = p.execute()
-        total: dict[str, int] = {}
-        for part in parts:
-            for f, v in part.items():
-                total[f] = total.get(f, 0) + int(v)
-        return total
+            for fence in parts:
+                for s in starts:
+                    p.hgetall(self.pk(fence, f"b:{res.name}:{s}"))
+            return self._sum(p.execute())
 
     def buckets(self, res_name: str, since: int | None = None, starts: Iterable[int] = ()) -> dict[int, dict[str, int]]:
-        """Single buckets of a resolution (not summed): those starting at `since` or later (by the
-        index), and/or the ones at `starts`. For the monitors (streams/core/monitors.py)."""
+        """Single buckets of a resolution (not summed over time, summed over partitions): those
+        starting at `since` or later (by the index), and/or the ones at `starts`. For the monitors."""
         wanted = set(starts)
         if since is not None:
-            wanted |= {int(score) for _, score in self.r.zrangebyscore(self.k(f"idx:{res_name}"), since, "+inf",
-                                                                       withscores=True)}
+            for _, found in self._each(f"idx:{res_name}",
+                                       lambda p, k: p.zrangebyscore(k, since, "+inf", withscores=True)):
+                wanted |= {int(score) for _, score in found}
         ordered = sorted(wanted)
+        parts = self.partitions()
         with self.r.pipeline(transaction=False) as p:
-            for s in ordered:
-                p.hgetall(self.k(f"b:{res_name}:{s}"))
-            parts = p.execute()
-        return {s: {f: int(v) for f, v in part.items()} for s, part in zip(ordered, parts) if part}
+            for fence in parts:
+                for s in ordered:
+                    p.hgetall(self.pk(fence, f"b:{res_name}:{s}"))
+            got = p.execute()
+        out: dict[int, dict[str, int]] = {}
+        for i, part in enumerate(got):
+            if part:
+                acc = out.setdefault(ordered[i % len(ordered)], {})
+                for f, v in part.items():
+                    acc[f] = acc.get(f, 0) + int(v)
+        return dict(sorted(out.items()))
 
     def bucket_span(self, res_name: str) -> tuple[int, int] | None:
         """The oldest and newest bucket starts kept at a resolution, or None when there is none."""
-        idx = self.k(f"idx:{res_name}")
-        first = self.r.zrange(idx, 0, 0, withscores=True)
-        last = self.r.zrange(idx, -1, -1, withscores=True)
-        return (int(first[0][1]), int(last[0][1])) if first and last else None
+        firsts = [int(f[0][1]) for _, f in self._each(f"idx:{res_name}", lambda p, k: p.zrange(k, 0, 0, withscores=True)) if f]
+        lasts = [int(f[0][1]) for _, f in self._each(f"idx:{res_name}", lambda p, k: p.zrange(k, -1, -1, withscores=True)) if f]
+        return (min(firsts), max(lasts)) if firsts and lasts else None
 
     def window_end(self, clock: str = "auto", now: float | None = None) -> int:
         """Where windows end: the newest event time when replaying history, else the wall clock."""
@@ -319,11 +421,17 @@ class CounterStore:
             return wm
         return max(now, wm)
 
+    def keys(self) -> Iterator[str]:
+        """Every key of this namespace (SCAN on every node of a cluster, one slot-free pattern each)."""
+        for pattern in (f"{{{self.ns}}}:*", f"{{{self.ns}:*"):
+            yield from self.r.scan_iter(match=pattern.replace("[", "\\[").replace("]", "\\]"), count=1000)
+
     def drop(self, keep: Iterable[str] = ()) -> int:
-        """Delete every key of this namespace except `keep` (full key names)."""
+        """Delete every key of this namespace except `keep` (full key names); one key per DEL."""
         keep = set(keep)
         n = 0
-        for key in self.r.scan_iter(match=f"{self.ns}:*", count=1000):
+        for key in list(self.keys()):
             if key not in keep:
                 n += self.r.delete(key)
+        self._known.clear()
         return n

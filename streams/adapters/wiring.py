@@ -30,18 +30,25 @@ def predictor(settings: Settings, model: str | None = None):
     return load_classifier(model or settings.item_model)
 
 
-def processor(settings: Settings, model: str | None = None, emit_records: bool = False, item_predictor=None):
+def processor(settings: Settings, model: str | None = None, emit_records: bool = False, item_predictor=None,
+              repeat_members: bool = False):
+    """`repeat_members`: hand repeat groups to the repeat stage (every Kafka counting path does;
+    the batch report joins them in memory)."""
     from streams.core.pipeline import Processor
     from streams.text.rights import rights_claim
 
     return Processor(settings.caller_hash_key, item_predictor or predictor(settings, model), rights=rights_claim,
                      emit_records=emit_records, repeat_rules=settings.repeats, max_future_s=settings.max_future_s,
-                     orphan_horizon_s=settings.orphan_horizon_days * 86400, deadlines=settings.deadlines)
+                     orphan_horizon_s=settings.orphan_horizon_days * 86400, deadlines=settings.deadlines,
+                     repeat_members=repeat_members)
 
 
 def fenced_counter(settings: Settings, store, proc, *, outputs=None, keep=None, on_redis_error=None):
+    """The one counting path (streams/adapters/fenced.py), for the raw topic and the members topic."""
     from streams.adapters.fenced import FencedCounter, RedisRetry
     from streams.adapters.kafka import KafkaSpanReader
+    from streams.core.members import MemberProcessor
 
     return FencedCounter(store, proc, retry=RedisRetry(on_error=on_redis_error), reader=KafkaSpanReader(settings),
-                         outputs=outputs, keep=keep)
+                         outputs=outputs, keep=keep, members_topic=settings.members_topic,
+                         member_processor=MemberProcessor(settings.repeat_days, emit_records=proc.emit_records))

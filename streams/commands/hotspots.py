@@ -29,7 +29,7 @@ def local_time(ts: int) -> datetime:
 
 
 def hot_key(namespace: str) -> str:
-    return f"{namespace}:hot"
+    return f"{{{namespace}}}:hot"  # the namespace-level tag of streams/adapters/store.py
 
 
 def publish(client, namespace: str, tracker, end: datetime) -> dict[str, list]:

@@ -11,6 +11,10 @@ Brokers that implement `offsets_for_times` let the rebuild start near `since`; t
 answers 0 for every timestamp, which is also correct, only slower (everything is read and
 filtered by event time). The end of each partition is the fetch high watermark taken when the
 rebuild starts (`end_offsets` is unreliable on the embedded broker).
+
+Repeat groups are counted in a second pass, as the workers count them: the first pass sends each
+ticket's memberships (tagged with the new namespace) to the members topic; the second counts that
+topic's partitions, keeping the new namespace's records, up to where the first pass left them.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ import sys
 from streams.adapters import wiring
 from streams.adapters.fenced import fence_name
 from streams.adapters.kafka import client_kwargs, high_watermarks
+from streams.adapters.outputs import SideOutputs
 from streams.core.records import in_range, parse_bound
 from streams.settings import Settings
 
@@ -49,9 +54,9 @@ def run_rebuild(args, settings: Settings) -> int:
                     starts[tp] = max(0, ot.offset - 10_000)
         except Exception:
             pass  # unsupported: read from the start, filter by event time
-    consumer.close()
-    counter = wiring.fenced_counter(settings, store, wiring.processor(settings),
-                                    keep=lambda raw: in_range(raw, since, until))
+    counter = wiring.fenced_counter(settings, store, wiring.processor(settings, repeat_members=True),
+                                    keep=lambda raw: in_range(raw, since, until),
+                                    outputs=SideOutputs(settings, members_only=True))
     total = sum(max(0, ends[tp] - starts[tp]) for tp in tps)
     bar = tqdm(total=total, unit="rec", desc=f"rebuild {args.namespace}", disable=not sys.stderr.isatty())
     kept = 0
@@ -60,6 +65,14 @@ def run_rebuild(args, settings: Settings) -> int:
             if starts[tp] > 0:
                 store.open_fence(fence_name(tp.topic, tp.partition), starts[tp])
             kept += counter.count_span(tp.topic, tp.partition, starts[tp], ends[tp], progress=bar.update).processed
+    # The members the first pass sent (each flushed before its batch was applied), then the repeat stage.
+    member_tps = [TopicPartition(settings.members_topic, p)
+                  for p in sorted(consumer.partitions_for_topic(settings.members_topic) or ())]
+    member_ends = high_watermarks(consumer, member_tps) if member_tps else {}
+    consumer.close()
+    for tp in member_tps:
+        fence = store.fence_offset(fence_name(tp.topic, tp.partition))
+        counter.count_span(tp.topic, tp.partition, 0 if fence is None else fence + 1, member_ends[tp])
     bar.close()
     counter.reader.close()
     print(f"rebuilt {args.namespace}: {kept:,} records in range of {total:,} read; "

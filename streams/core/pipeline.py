@@ -18,7 +18,7 @@ from streams.core.cleaning import CleanEvent, Rejection, clean
 from streams.core.counting import Increment, Parked, TicketState, count_event, orphan
 from streams.core.enrich import EnrichedEvent, ItemPredictor, enrich_batch
 from streams.core.monitors import BAD_RATINGS, Deadlines, callback_record
-from streams.core.repeats import Group, Member, RepeatRules, group_keys, join_group
+from streams.core.repeats import Group, Member, RepeatRules, group_keys, join_group, member_record
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +43,9 @@ class BatchResult:
     event_times: list[int] = field(default_factory=list)  # of valid records, in input order (the window clock)
     repeat_examples: list[tuple[str, str]] = field(default_factory=list)  # (scope, ticket id), for alerts
     callbacks: list[tuple[str, dict]] = field(default_factory=list)  # (ticket id, record): bad ratings, 差评回访
+    # (group key, member record): memberships for the repeat stage (streams.core.members), when
+    # the Processor hands repeat groups to it instead of joining them itself
+    members: list[tuple[str, dict]] = field(default_factory=list)
 
     def bump(self, name: str, n: int = 1) -> None:
         self.pipeline[name] = self.pipeline.get(name, 0) + n
@@ -119,8 +122,13 @@ class Processor:
                  rights: Callable | None = None, emit_records: bool = True,
                  repeat_rules: RepeatRules | None = RepeatRules(), *, max_future_s: int = 86400,
                  orphan_horizon_s: int = 30 * 86400, clock: Callable[[], float] = time.time,
-                 deadlines: Deadlines = Deadlines()):
+                 deadlines: Deadlines = Deadlines(), repeat_members: bool = False):
+        """`repeat_members`: emit each new ticket's repeat-group memberships (`BatchResult.members`)
+        for the repeat stage instead of joining the groups here (the worker: groups span Kafka
+        partitions, so they are counted where the members topic puts them; the batch report joins
+        them itself, with the same result: joining is order-independent)."""
         self.caller_key = caller_key
+        self.repeat_members = repeat_members
         self.deadlines = deadlines
         self.max_future_s = max_future_s
         self.orphan_horizon_s = orphan_horizon_s
@@ -152,7 +160,7 @@ class Processor:
                 ev.group_keys = group_keys(self.repeat_rules, c.caller_hash, ev.item, ev.district, c.content)
                 keys.update((k, None) for _, k in ev.group_keys)
             enriched.append(ev)
-        return Prepared(raws, cleaned, enriched, ticket_ids(cleaned), list(keys))
+        return Prepared(raws, cleaned, enriched, ticket_ids(cleaned), [] if self.repeat_members else list(keys))
 
     def process(self, raws: Sequence[bytes] | Prepared, states: Mapping[str, TicketState | None],
                 sources: Sequence[Source | None] | None = None,
@@ -240,6 +248,10 @@ class Processor:
 
     def _repeats(self, ev: EnrichedEvent, state: TicketState, groups, overlay, result: BatchResult) -> None:
         dims = tuple(state.dims(with_reply=False))  # a repeat is a fact of the ticket, not of its reply
+        if self.repeat_members:
+            for rule, key in ev.group_keys:
+                result.members.append((key, member_record(rule, key, Member(ev.ticket_id, state.received_at, False, dims))))
+            return
         for rule, key in ev.group_keys:
             group = overlay[key] if key in overlay else groups.get(key)
             member = Member(ev.ticket_id, state.received_at, False, dims)

@@ -104,3 +104,9 @@ def group_keys(rules: RepeatRules, caller_hash: str | None, item: str, district:
         if key:
             out.append(("text", f"t:{district}:{key}"))
     return out
+
+
+def member_record(rule: str, key: str, m: Member) -> dict:
+    """A membership as the repeat stage reads it from the members topic (streams/core/members.py)."""
+    return {"rule": rule, "key": key, "ticket_id": m.ticket_id, "received_at": m.received_at,
+            "dims": [list(d) for d in m.dims]}

@@ -1,4 +1,5 @@
-"""A fresh counter namespace on the session's real redis-server, dropped afterwards."""
+"""A fresh counter namespace on a real Redis, dropped afterwards: every store test runs on a single
+redis-server and on a 3-primary Redis Cluster (tests/conftest.py)."""
 import pytest
 
 from schemas.taxonomy import load_taxonomy
@@ -6,8 +7,8 @@ from streams.adapters.store import CounterStore, connect
 
 
 @pytest.fixture
-def store(redis_url, namespace):
-    s = CounterStore(connect(redis_url), namespace, load_taxonomy())
+def store(any_redis_url, namespace):
+    s = CounterStore(connect(any_redis_url), namespace, load_taxonomy())
     s.claim_namespace()
     yield s
     s.drop()

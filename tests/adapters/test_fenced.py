@@ -28,7 +28,7 @@ def counter(store, reader=None) -> FencedCounter:
 
 
 def everything(store) -> dict:
-    return {k: store.r.hgetall(k) for k in store.r.scan_iter(f"{store.ns}:*")
+    return {k: store.r.hgetall(k) for k in store.keys()
             if store.r.type(k) == "hash" and not k.endswith(":meta")}
 
 
@@ -91,13 +91,13 @@ def test_a_hole_the_consumer_did_not_step_over_is_read_back_and_a_real_gap_is_co
     c.start_offsets([("raw", 0)])  # no fence: the consumer starts at the beginning
     c.count([PartitionBatch("raw", 0, [0, 1, 2], [records[o] for o in (0, 1, 2)])])
     # Redis "forgets" (a restore): the fence goes back to 0 while this counter had applied 2.
-    store.r.hset(store.k("hwm"), "raw:0", 0)
-    store.r.hincrby(store.k("all"), "all||tickets", -2)
-    store.r.hincrby(store.k("pipe"), "records", -2)
-    store.r.hincrby(store.k("pipe"), "events|counted", -2)
+    store.r.hset(store.pk("raw:0", "part"), "hwm", 0)
+    store.r.hincrby(store.pk("raw:0", "all"), "all||tickets", -2)
+    store.r.hincrby(store.pk("raw:0", "pipe"), "records", -2)
+    store.r.hincrby(store.pk("raw:0", "pipe"), "events|counted", -2)
     for tid in ("T1", "T2"):
         from streams.adapters.store import state_shard
-        store.r.hdel(store.k(state_shard(tid)), tid)
+        store.r.hdel(store.pk("raw:0", state_shard(tid)), tid)
     c.count([PartitionBatch("raw", 0, [5, 6], [records[5], records[6]])])
     assert reader.asked == [(1, 5)]
     c.count([PartitionBatch("raw", 0, [8, 9], [records[8], records[9]])])  # the consumer stepped over 7

@@ -27,7 +27,7 @@ class Outputs:
     def __init__(self):
         self.callbacks = []
 
-    def send(self, enriched, dead_letters, callbacks=()):
+    def send(self, enriched, dead_letters, callbacks=(), members=()):
         self.callbacks += callbacks
 
 
@@ -122,7 +122,8 @@ def test_live_monitors_equal_the_batch_report_and_the_exporter_publishes_them(st
 def test_hourly_bucket_memory(store):
     """Prints what an hourly bucket costs in Redis (the figure behind the 29-day retention)."""
     count_live(store, sample())
-    keys = [k for k, _ in store.r.zrange(store.k("idx:1h"), 0, -1, withscores=True)]
+    keys = [k for fence in store.partitions()
+            for k, _ in store.r.zrange(store.pk(fence, "idx:1h"), 0, -1, withscores=True)]
     sizes = [store.r.memory_usage(k) or 0 for k in keys]
     fields = [store.r.hlen(k) for k in keys]
     mean = sum(sizes) / len(sizes)

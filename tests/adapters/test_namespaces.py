@@ -7,17 +7,25 @@ import pytest
 
 from streams.adapters.namespaces import active, cli, visible
 from streams.settings import Settings
-from streams.adapters.store import connect
+from schemas.taxonomy import load_taxonomy
+from streams.adapters.store import CounterStore, connect
 
 
 @pytest.fixture
-def ns_settings(redis_url, namespace):
-    return Settings.from_env({}).with_(redis_url=redis_url, namespace=namespace)
+def ns_settings(any_redis_url, namespace):
+    return Settings.from_env({}).with_(redis_url=any_redis_url, namespace=namespace)
+
+
+def store_of(r, ns: str) -> CounterStore:
+    return CounterStore(r, ns, load_taxonomy())
 
 
 def fences(r, ns: str, **hwm: int) -> None:
-    r.hset(f"{ns}:meta", "taxonomy", "t")
-    r.hset(f"{ns}:hwm", mapping={f"raw:{p[1:]}": v for p, v in hwm.items()})
+    st = store_of(r, ns)
+    r.hset(st.k("meta"), "taxonomy", "t")
+    for p, v in hwm.items():
+        st.register(f"raw:{p[1:]}")
+        r.hset(st.pk(f"raw:{p[1:]}", "part"), "hwm", v)
 
 
 def test_readers_keep_the_old_namespace_until_every_fence_has_caught_up(ns_settings, namespace):
@@ -58,8 +66,9 @@ def test_dropping_the_default_namespace_keeps_the_pointers_and_refuses_the_activ
         cli(Namespace(action="drop", name=old, yes=True), ns_settings)  # the active one (the default)
     cli(Namespace(action="activate", name=new), ns_settings)
     cli(Namespace(action="drop", name=old, yes=True), ns_settings)
-    assert r.get(f"{old}:active") == new and r.get(f"{old}:previous") == old  # the pointers live in `old:`
-    assert not r.exists(f"{old}:hwm") and r.exists(f"{new}:hwm")
+    # the pointers live under the default namespace's tag `{old}:`
+    assert r.get(f"{{{old}}}:active") == new and r.get(f"{{{old}}}:previous") == old
+    assert not store_of(r, old).offsets() and store_of(r, new).offsets() == {"raw:0": 5}
     assert active(ns_settings, r) == new
 
 

@@ -32,6 +32,19 @@ def app_and_store(redis_url, namespace):
     store.drop()
 
 
+class Sink:
+    """Side outputs kept in memory."""
+
+    def __init__(self):
+        self.enriched, self.dead, self.callbacks, self.members = [], [], [], []
+
+    def send(self, enriched, dead_letters, callbacks=(), members=()):
+        self.enriched += enriched
+        self.dead += dead_letters
+        self.callbacks += callbacks
+        self.members += members
+
+
 def run(coro):
     return asyncio.get_event_loop_policy().new_event_loop().run_until_complete(coro)
 
@@ -40,7 +53,8 @@ def test_agent_counts_each_ticket_once_and_dead_letters_bad_records(app_and_stor
     app, store = app_and_store
     agent = app.agents[next(iter(app.agents))]
     counter = app.hotline_counter
-    counter.counter.outputs = None  # side outputs need a broker; the counting path is what we test
+    sent = Sink()  # side outputs need a broker; the counting path is what we test
+    counter.counter.outputs = sent
     counter.counter.reader = None
 
     async def scenario():
@@ -67,8 +81,13 @@ def test_agent_counts_each_ticket_once_and_dead_letters_bad_records(app_and_stor
     assert all_time["all||off_hours"] == 2  # 20:00 is off-hours
     assert all_time["item|交通管理|evaluated"] == 1 and all_time["all||sat_5"] == 1
     assert all_time.get("all||predicted") == 1  # A3 had no item
+    # Each new ticket's repeat-group memberships went to the repeat stage, tagged with the namespace
+    # and counted as sent in the same fenced apply (what the drained check compares with).
+    assert {(r["ticket_id"], r["rule"]) for _, r in sent.members} >= {("A1", "caller"), ("A3", "caller")}
+    assert all(r["ns"] == store.ns and key == r["key"] for key, r in sent.members)
+    assert pipe["members|sent"] == len(sent.members)
     # No personal number in clear anywhere in Redis.
-    dump = json.dumps({k: store.r.hgetall(k) for k in store.r.scan_iter(f"{store.ns}:*") if store.r.type(k) == "hash"},
+    dump = json.dumps({k: store.r.hgetall(k) for k in store.keys() if store.r.type(k) == "hash"},
                       ensure_ascii=False)
     assert "13800001111" not in dump
 
@@ -80,7 +99,9 @@ def test_partitions_start_at_redis_fences_or_at_the_beginning(app_and_store):
     app, store = app_and_store
     counter = app.hotline_counter
     raw = counter.settings.raw_topic
-    tps = [TP(raw, 0), TP(raw, 1), TP("other", 0)]
-    assert run(counter.start_offsets(tps)) == {TP(raw, 0): None, TP(raw, 1): None}
-    store.r.hset(store.k("hwm"), f"{raw}:1", 41)
-    assert run(counter.start_offsets(tps)) == {TP(raw, 0): None, TP(raw, 1): 42}
+    members = counter.settings.members_topic
+    tps = [TP(raw, 0), TP(raw, 1), TP(members, 0), TP("other", 0)]
+    assert run(counter.start_offsets(tps)) == {TP(raw, 0): None, TP(raw, 1): None, TP(members, 0): None}
+    store.r.hset(store.pk(f"{raw}:1", "part"), "hwm", 41)
+    store.r.hset(store.pk(f"{members}:0", "part"), "hwm", 7)
+    assert run(counter.start_offsets(tps)) == {TP(raw, 0): None, TP(raw, 1): 42, TP(members, 0): 8}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from confluent_kafka import KafkaError, KafkaException
 
-from agents.outputs import SideOutputError, SideOutputs, is_transient
+from streams.adapters.outputs import SideOutputError, SideOutputs, is_transient
 from streams.adapters.fenced import FatalOutputError, FencedCounter, RedisRetry
 from streams.core.pipeline import BatchResult
 from streams.settings import Settings
@@ -63,7 +63,7 @@ def test_the_fenced_path_retries_transient_errors_and_stops_on_fatal_ones():
             self.errors = list(errors)
             self.calls = 0
 
-        def send(self, enriched, dead, callbacks=()):
+        def send(self, enriched, dead, callbacks=(), members=()):
             self.calls += 1
             if self.errors:
                 raise self.errors.pop(0)

@@ -1,4 +1,4 @@
-"""Side outputs (the enriched, dead-letter and call-back topics), sent with librdkafka.
+"""Side outputs (the enriched, dead-letter, call-back and repeat-members topics), sent with librdkafka.
 
 Faust's per-message `Topic.send` cost ~90 µs an event here, about a quarter of the worker's time
 on a backfill; librdkafka's `produce` is a C call of a few µs, and one `flush` per batch waits for
@@ -39,8 +39,12 @@ def is_transient(err) -> bool:
 
 
 class SideOutputs:
-    def __init__(self, settings: Settings, producer=None):
+    def __init__(self, settings: Settings, producer=None, members_only: bool = False):
+        """`members_only`: send the repeat-group memberships and nothing else (a rebuild: its
+        enriched records and dead letters were sent when the records were first counted)."""
         self.settings = settings
+        self.members_only = members_only
+        self.members_topic = settings.members_topic
         self.enriched_topic = settings.enriched_topic
         self.dlq_topic = settings.dlq_topic
         self.callbacks_topic = settings.callbacks_topic
@@ -53,11 +57,13 @@ class SideOutputs:
         return self._producer
 
     def send(self, enriched: list[tuple[str, dict]], dead_letters: list[tuple[str | None, dict]],
-             callbacks: list[tuple[str, dict]] = (), timeout: float = 60.0) -> None:
+             callbacks: list[tuple[str, dict]] = (), members: list[tuple[str, dict]] = (),
+             timeout: float = 60.0) -> None:
         """Send and wait until the broker has every record; raise if it refused any.
 
         At least once, like every side output: a batch redone after a crash sends its records
-        again. Call-backs are keyed by ticket id, so a consumer keeps the first of each key."""
+        again. Call-backs are keyed by ticket id, so a consumer keeps the first of each key;
+        memberships by group key, so each group lives on one partition of the members topic."""
         from confluent_kafka import KafkaException
 
         errors: list = []
@@ -66,7 +72,11 @@ class SideOutputs:
             if err is not None:
                 errors.append(err)
 
+        if self.members_only:
+            enriched, dead_letters, callbacks = (), (), ()
         try:
+            for key, record in members:
+                produce(self.producer, self.members_topic, key.encode(), _json(record), on_delivery)
             for key, record in enriched:
                 produce(self.producer, self.enriched_topic, key.encode(), _json(record), on_delivery)
             for key, record in dead_letters:

@@ -33,6 +33,8 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise ValueError(f"{name} must be a number, got {raw!r}") from None
 
 
+MEMBERS_TOPIC = "repeat.members"  # after the topic prefix: the repeat stage's topic
+
 @dataclass(frozen=True)
 class Settings:
     kafka_url: str = "kafka://127.0.0.1:9092"
@@ -94,7 +96,7 @@ class Settings:
     @property
     def members_topic(self) -> str:
         """The repeat stage's topic: repeat-group memberships keyed by group key (streams/core/members.py)."""
-        return f"{self.topic_prefix}repeat.members"
+        return f"{self.topic_prefix}{MEMBERS_TOPIC}"
 
     @property
     def callbacks_topic(self) -> str:

@@ -16,6 +16,8 @@ from streams.core.counting import REPLY_TYPES, SCORES
 from streams.adapters.store import CounterStore
 from streams.core.windows import WINDOW_NAMES
 
+from streams.settings import MEMBERS_TOPIC
+
 log = logging.getLogger("hotline.exporter")
 
 _BY = {"item": "item", "channel": "channel", "district": "district", "rights": "rights_claim"}
@@ -118,14 +120,22 @@ class HotlineCollector(Collector):
         g = GaugeMetricFamily("hotline_last_batch_timestamp_seconds", "Wall-clock time the last batch was applied")
         g.add_metric([], float(meta.get("last_batch") or 0))
         yield g
-        off = GaugeMetricFamily("hotline_partition_committed_offset", "Last raw offset applied to Redis", labels=["partition"])
+        # Two stages count partitions (streams/core/members.py): the raw topic's and the members topic's.
+        stage = lambda fence: "repeat" if fence.rsplit(":", 1)[0].endswith(MEMBERS_TOPIC) else "raw"  # noqa: E731
+        off = GaugeMetricFamily("hotline_partition_committed_offset", "Last offset applied to Redis",
+                                labels=["stage", "partition"])
         for fence, value in sorted(store.offsets().items()):
-            off.add_metric([fence.rsplit(":", 1)[-1]], value)
+            off.add_metric([stage(fence), fence.rsplit(":", 1)[-1]], value)
         yield off
-        lag = GaugeMetricFamily("hotline_partition_lag_messages", "Raw messages not yet applied", labels=["partition"])
+        lag = GaugeMetricFamily("hotline_partition_lag_messages", "Messages not yet applied",
+                                labels=["stage", "partition"])
         for fence, value in sorted(store.lags().items()):
-            lag.add_metric([fence.rsplit(":", 1)[-1]], value)
+            lag.add_metric([stage(fence), fence.rsplit(":", 1)[-1]], value)
         yield lag
+        g = GaugeMetricFamily("hotline_repeat_members_pending",
+                              "Repeat-group memberships sent by the raw stage and not yet joined by the repeat stage")
+        g.add_metric([], max(0, pipe.get("members|sent", 0) - pipe.get("members|joined", 0)))
+        yield g
         yield from self._alerts(store)
 
     def _windows(self, store: CounterStore, all_time):

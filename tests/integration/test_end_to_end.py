@@ -1,5 +1,5 @@
 """The product's central promise: the live counters equal the batch report of the same file, exactly,
-through a real broker, real Redis and real worker processes."""
+through a real broker, real Redis (single and Cluster) and real worker processes."""
 from __future__ import annotations
 
 import re
@@ -31,6 +31,12 @@ def batch_report(sample):
     return hotline_json(["report", str(sample), "--json"])
 
 
+@pytest.fixture
+def on_both(settings, any_redis_url):
+    """The same scenario on a single Redis and on a 3-primary Redis Cluster."""
+    return settings.with_(redis_url=any_redis_url)
+
+
 def live_report(settings) -> dict:
     store = CounterStore(connect(settings.redis_url), settings.namespace, load_taxonomy())
     return take_snapshot(store, "all", "event")
@@ -48,7 +54,8 @@ def test_sample_has_bad_records_of_every_kind(batch_report):
             "oversized"} <= set(batch_report["rejected_by_reason"])
 
 
-def test_live_equals_batch_then_replay_again_changes_nothing(settings, sample, batch_report):
+def test_live_equals_batch_then_replay_again_changes_nothing(on_both, sample, batch_report):
+    settings = on_both
     ensure_topics(settings)
     store = CounterStore(connect(settings.redis_url), settings.namespace, load_taxonomy())
     n = count_records(sample)
@@ -91,7 +98,8 @@ def test_live_equals_batch_then_replay_again_changes_nothing(settings, sample, b
         worker.stop()
 
 
-def test_worker_killed_mid_replay_and_restarted_ends_exact(settings, sample, batch_report):
+def test_worker_killed_mid_replay_and_restarted_ends_exact(on_both, sample, batch_report):
+    settings = on_both
     ensure_topics(settings)
     store = CounterStore(connect(settings.redis_url), settings.namespace, load_taxonomy())
     n = count_records(sample)

@@ -13,7 +13,9 @@ Pipeline per message (all incremental, event-time driven, no global re-clusterin
    plus its strongest content terms); a cluster sharing a name and at least ``anchor_terms``
    problem features with the message is joined, and two clusters that come to share a name and
    ``anchor_terms`` problem features are merged (one estate's night stalls, fumes and shop noise
-   were two clusters at #4 and #11 of the 2019 year view);
+   were two clusters at #4 and #11 of the 2019 year view); a name seen in messages of two
+   cities (the anonymised codes A5区/K9县 → A, K) anchors nothing: places and organisations are
+   local, common nouns learned as names (自来水 of 自来水公司, 房地产) are written everywhere;
 2. key terms: jieba tokens (domain dictionary, stop words removed) of the title (counted
    twice) and the first ``content_chars`` characters; each term weighted tf × idf, idf from a
    sliding document-frequency table over the horizon (day buckets, so it forgets).  The top

@@ -4,9 +4,11 @@
 
 Labels: `streams/text/data/hot_issues_<file stem>.jsonl`, one row per message id read, with the
 issue it raises (`issue`, a short label of the place/organisation and problem) or `null` when it
-belongs to no recurring issue.  The messages read are the pool of the top clusters of the year
-view of the tracker before issue 13 and of the current one (IR-style pooling), so recall is
-relative to the real issues either found.  An issue is *real* when at least two distinct
+belongs to no recurring issue.  2019 file (messages_with_votes, the design set): the messages read
+are the pool of the top clusters of the year view of the trackers compared (IR-style pooling), so
+recall is relative to the real issues they found.  messages_with_replies (held-out) and unlabeled
+(third file): every message of the year window was read (``read: full``), before any tracker ran on
+the file, so recall is over all real issues.  An issue is *real* when at least two distinct
 complaints raise it.
 
 * purity of a cluster: share of its window's messages that raise its majority issue (unlabelled
@@ -78,7 +80,8 @@ def load_labels(file: str) -> dict[int, str | None]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--file", default="messages_with_votes.jsonl")
+    ap.add_argument("--file", default="messages_with_votes.jsonl",
+                    help="messages_with_votes.jsonl, messages_with_replies.jsonl or unlabeled.jsonl")
     ap.add_argument("--top", type=int, default=20)
     args = ap.parse_args()
     result = score(year_view(args.file, args.top), load_labels(args.file))

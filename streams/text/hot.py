@@ -13,7 +13,9 @@ Pipeline per message (all incremental, event-time driven, no global re-clusterin
    plus its strongest content terms); a cluster sharing a name and at least ``anchor_terms``
    problem features with the message is joined, and two clusters that come to share a name and
    ``anchor_terms`` problem features are merged (one estate's night stalls, fumes and shop noise
-   were two clusters at #4 and #11 of the 2019 year view);
+   were two clusters at #4 and #11 of the 2019 year view); a name seen in messages of two
+   cities (the anonymised codes A5区/K9县 → A, K) anchors nothing: places and organisations are
+   local, common nouns learned as names (自来水 of 自来水公司, 房地产) are written everywhere;
 2. key terms: jieba tokens (domain dictionary, stop words removed) of the title (counted
    twice) and the first ``content_chars`` characters; each term weighted tf × idf, idf from a
    sliding document-frequency table over the horizon (day buckets, so it forgets).  The top
@@ -72,6 +74,11 @@ _ADMIN = re.compile(r"[A-Z]\d{0,2}[市县区省]|西地省|[\u4e00-\u9fff]{1,3}(
 _GENERIC_BIGRAMS = frozenset("""业主 严重 反映 问题 投诉 请求 要求 希望 相关 部门 领导 政府 解决 处理 关于 能否 是否 什么 为什
 么何 何时 怎么 情况 举报 咨询 建议 市民 居民 群众 我们 小区 不能 没有 一直 长期 强烈 恳请 请问 合理 合法 违规 违法 进行 导致
 影响 存在 已经 多次 尽快 急需 好痛 痛苦 严防 一下 管一 一管 快烦 烦死""".split())
+# Title words that say nothing about the problem; bigrams are taken between them, never across.
+_TITLE_FILLER = re.compile("请求解决|请求|解决|问题|咨询|投诉|反映|关于|希望|建议|举报|质疑|请问|相关|一事|事宜|情况|要求|"
+                           "强烈|恳请|呼吁|尽快|早日|的|了|和|与|及|等")
+# The area (city) of a message: the letter of an anonymised code (A5区, K9县 -> A, K), else none.
+_AREA = re.compile(r"(?<![A-Za-z0-9])([A-N])\d{0,2}[市县区]")
 _CONTENT_TERMS = 6  # key terms of the message added to its title's problem bigrams
 _COMMON_WORD = 2_000  # jieba dictionary count above which a word is common vocabulary, not a name
 _DUP_BANDS, _DUP_ROWS = 8, 2  # 16 MinHash values per post; a pair with J = 0.5 meets in a band with p = 0.90
@@ -122,7 +129,8 @@ class HotIssueTracker:
                  key_terms: int = 10, content_chars: int = 300, num_perm: int = 32, bands: int = 16,
                  max_clusters: int = 50_000, max_members: int = 500, profile_terms: int = 20,
                  dup_similarity: float = 0.5, anchor_terms: int = 2, problem_terms: int = 30,
-                 max_names: int = 20_000, max_name_clusters: int = 25):
+                 max_names: int = 20_000, max_name_clusters: int = 25, local_names: bool = True,
+                 problem_boundaries: bool = True):
         if num_perm % bands:
             raise ValueError("num_perm must be a multiple of bands")
         self.horizon = horizon
@@ -138,6 +146,8 @@ class HotIssueTracker:
         self.problem_terms = problem_terms
         self.max_names = max_names
         self.max_name_clusters = max_name_clusters
+        self.local_names = local_names
+        self.problem_boundaries = problem_boundaries
         # Deterministic MinHash permutations h(x) = (a·x + b) mod p.
         seed = 0x9E3779B97F4A7C15
         self._perm = []
@@ -151,6 +161,7 @@ class HotIssueTracker:
         self._dup_lsh: dict[tuple[int, tuple], set[int]] = defaultdict(set)
         self._by_name: dict[str, set[int]] = defaultdict(set)
         self._names: "OrderedDict[str, datetime]" = OrderedDict()  # learned names, by last use
+        self._name_areas: dict[str, set[str]] = {}  # learned name -> the areas (cities) of the messages naming it
         self._next_complaint = 1
         self._df_days: "OrderedDict[object, Counter]" = OrderedDict()
         self._df: Counter = Counter()
@@ -193,7 +204,7 @@ class HotIssueTracker:
     def _dup_keys(sig) -> set:
         return {(b, sig[b * _DUP_ROWS:(b + 1) * _DUP_ROWS]) for b in range(_DUP_BANDS)} if sig else set()
 
-    def _find_names(self, title: str, content: str, t: datetime) -> set[str]:
+    def _find_names(self, title: str, content: str, t: datetime, area: str | None = None) -> set[str]:
         """Named places/organisations of a message: name+suffix in the title (learned, with the
         bare name when it has 3+ characters), and learned names written in the title — or, when
         the title names nothing (投诉小区附近搅拌站噪音扰民), in the first 80 characters of the
@@ -217,8 +228,19 @@ class HotIssueTracker:
             found = self._learned_in(content[:80])
         for name in sorted(found):
             self._learn(name, t)
-        # A name in many live clusters names nothing in particular (a big estate has ~10 issues a year).
-        return {n for n in found if len(self._by_name.get(n, ())) < self.max_name_clusters}
+            if area is not None:
+                self._name_areas.setdefault(name, set()).add(area)
+        # A name in many live clusters names nothing in particular (a big estate has ~10 issues a year);
+        # nor does one written in two cities: a place or organisation is local, 自来水(公司), 房地产(公司),
+        # 公交公司 or a chain developer (碧桂园) are written everywhere.
+        return {n for n in found if len(self._by_name.get(n, ())) < self.max_name_clusters
+                and not (self.local_names and len(self._name_areas.get(n, ())) > 1)}
+
+    @staticmethod
+    def _area(title: str, content: str) -> str | None:
+        """The city a message is from: its first anonymised place code (title first), or None."""
+        m = _AREA.search(title) or _AREA.search(content[:200])
+        return m.group(1) if m else None
 
     @staticmethod
     def _common_words(core: str) -> bool:
@@ -238,7 +260,8 @@ class HotIssueTracker:
         self._names[name] = t
         self._names.move_to_end(name)
         while len(self._names) > self.max_names:
-            self._names.popitem(last=False)
+            old, _ = self._names.popitem(last=False)
+            self._name_areas.pop(old, None)
 
     def _problem(self, title: str, names: set[str], sig: dict[str, float]) -> set[str]:
         """The message's problem: character bigrams of its title once names, places and generic
@@ -249,6 +272,8 @@ class HotIssueTracker:
         for name in sorted(names, key=lambda n: (-len(n), n)):
             rest = rest.replace(name, "|")
         rest = _ADMIN.sub("|", rest)
+        if self.problem_boundaries:  # no bigram across 请求解决/问题/的 (求解, 水问, 的饮 join unrelated titles)
+            rest = _TITLE_FILLER.sub("|", rest)
         out = set()
         for run in _CJK_RUN.findall(rest):
             out.update(run[i:i + 2] for i in range(len(run) - 1))
@@ -344,7 +369,7 @@ class HotIssueTracker:
         tf = self._terms(title, content)
         self._count_df(t, tf.keys())
         sig = self._signature_terms(tf)
-        names = self._find_names(title, content, t)
+        names = self._find_names(title, content, t, self._area(title, content))
         problem = self._problem(title, names, sig)
         dup_sig = self._dup_signature(title, content)
         dup_keys = self._dup_keys(dup_sig)

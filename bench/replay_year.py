@@ -5,7 +5,9 @@
 Generates the full year once (lifecycle mode, cached in bench/out/), then measures in one run on the
 same file: (a) `hotline report`, (b) end-to-end replay with 1 and with 2 workers, from the first
 produce until the snapshot equals the report, (c) produce-to-counted latency at 50 tickets/s,
-(d) peak RSS of worker and exporter, and Redis memory. Prints a table; the last line is
+(d) peak RSS of worker and exporter, and Redis memory, (e) produce-to-counted latency at 10x the
+busiest hour with 2 workers while `hotline rebuild` recounts the year beside them (bench/live_latency.py,
+on the 2-worker replay's topic). Prints a table; the last line is
 `streaming/batch ratio: R` (2-worker end-to-end time over batch time).
 """
 from __future__ import annotations
@@ -143,11 +145,18 @@ def latency(base: Settings, rate: float = 50.0, seconds: float = 60.0) -> dict:
     return {"n": len(lat), "p50_s": pick(0.5), "p99_s": pick(0.99)}
 
 
+def live_line(res: dict, rate_h: float) -> str:
+    return (f"p50 {res['p50_s'] * 1000:.0f} ms, p99 {res['p99_s'] * 1000:.0f} ms over {res['counted']} records "
+            f"({rate_h:,.0f}/h), 2 workers beside a rebuild of {res['rebuilt_records']:,} records "
+            f"({'done' if res['rebuild_done'] else 'cut'} in {res['rebuild_s']:.0f} s)")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--tickets", type=int, default=462_483)
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--skip-latency", action="store_true")
+    ap.add_argument("--skip-live", action="store_true", help="skip (e), the latency during a rebuild")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"year-{args.tickets}-{args.seed}.jsonl"
@@ -190,6 +199,14 @@ def main() -> int:
         exporter_rss = peak_rss_mb(exporter.pid)
         stop(exporter)
         lat = None if args.skip_latency else latency(base)
+        live = None
+        if not args.skip_live:
+            from bench.live_latency import busiest_hour, during_rebuild
+
+            peak = busiest_hour(args.tickets)
+            live_rate_h = 10 * peak["tickets"] * len(records) / report["valid"]
+            ns2 = two["store"].ns
+            live = during_rebuild(base.with_(namespace=ns2, topic_prefix=f"{ns2}."), path, live_rate_h / 3600)
     finally:
         broker.stop()
         redis_svc.stop()
@@ -205,6 +222,7 @@ def main() -> int:
                                   f"{two['rate']:,.0f} events/s), snapshot == report: {two['equal']}"),
         ("(c) latency at 50 tickets/s", "skipped" if lat is None else
          f"p50 {lat['p50_s'] * 1000:.0f} ms, p99 {lat['p99_s'] * 1000:.0f} ms over {lat['n']} tickets"),
+        ("(e) live at 10x busiest hour", "skipped" if live is None else live_line(live, live_rate_h)),
         ("(d) worker peak RSS", f"{max(one['worker_peak_rss_mb'], two['worker_peak_rss_mb']):.0f} MB"),
         ("(d) exporter peak RSS", f"{exporter_rss:.0f} MB (scrape {scrape_s:.2f} s)"),
         ("(d) Redis, one year of counters", f"{per_ns / 2**20:.0f} MB (server total {redis_mb:.0f} MB)"),

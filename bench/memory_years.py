@@ -22,13 +22,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import orjson  # noqa: E402
-
 from streams.adapters import wiring  # noqa: E402
 from streams.adapters.embedded import start_redis  # noqa: E402
 from streams.adapters.fenced import FencedCounter, PartitionBatch  # noqa: E402
 from streams.adapters.store import CounterStore, connect  # noqa: E402
-from streams.core.members import MemberProcessor  # noqa: E402
+from streams.core.members import MemberProcessor, member_messages  # noqa: E402
 from streams.core.records import iter_file, ticket_key  # noqa: E402
 from schemas.taxonomy import load_taxonomy  # noqa: E402
 from streams.settings import Settings  # noqa: E402
@@ -44,9 +42,9 @@ class Router:
         self.parts: dict[int, list[bytes]] = defaultdict(list)
         self.n = partitions
 
-    def send(self, enriched, dead_letters, callbacks=(), members=()):
-        for key, record in members:
-            self.parts[zlib.crc32(key.encode()) % self.n].append(orjson.dumps(record))
+    def send(self, enriched, dead_letters, callbacks=(), members=(), namespace=""):
+        for partition, message in member_messages(namespace, members, self.n):
+            self.parts[partition].append(message)
 
 
 def kind_of(key: str) -> str:

@@ -124,7 +124,8 @@ class SpanReader(Protocol):
 
 
 class SideOutputs(Protocol):
-    def send(self, enriched: list, dead_letters: list, callbacks: list = (), members: list = ()) -> None: ...
+    def send(self, enriched: list, dead_letters: list, callbacks: list = (), members: list = (),
+             namespace: str = "") -> None: ...
 
 
 @dataclass
@@ -313,7 +314,7 @@ class FencedCounter:
         enriched = [r for res in results for r in res.enriched]
         dead = [r for res in results for r in res.dead_letters]
         callbacks = [r for res in results for r in res.callbacks]  # bad ratings, keyed by ticket id
-        members = [(key, {"ns": self.store.ns, **record}) for res in results for key, record in res.members]
+        members = [m for res in results for m in res.members]  # (group key, membership), for `namespace`
         if members and self.outputs is None:
             raise FatalOutputError("repeat-group memberships to send but no producer to send them with")
         if self.outputs is None or not (enriched or dead or callbacks or members):
@@ -321,7 +322,7 @@ class FencedCounter:
         delay = 0.2
         while True:
             try:
-                self.outputs.send(enriched, dead, callbacks, members)
+                self.outputs.send(enriched, dead, callbacks, members, self.store.ns if members else "")
                 return
             except RetriableOutputError as exc:  # by the producer's own judgement (see streams/adapters/outputs.py)
                 log.error("sending side outputs failed (%s); retrying in %.1f s", exc, delay)

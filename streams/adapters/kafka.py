@@ -188,10 +188,11 @@ class _Delivery:
 _TOO_LARGE = {"MSG_SIZE_TOO_LARGE", "RECORD_LIST_TOO_LARGE", "_MSG_SIZE_TOO_LARGE"}
 
 
-def produce(producer, topic: str, key: bytes | None, value: bytes, on_delivery) -> None:
+def produce(producer, topic: str, key: bytes | None, value: bytes, on_delivery, partition: int | None = None) -> None:
+    extra = {} if partition is None else {"partition": partition}
     while True:
         try:
-            producer.produce(topic, value=value, key=key, on_delivery=on_delivery)
+            producer.produce(topic, value=value, key=key, on_delivery=on_delivery, **extra)
             return
         except BufferError:  # local queue full: let deliveries drain, then retry
             producer.poll(0.05)

@@ -13,6 +13,7 @@ import orjson
 
 from streams.adapters.fenced import FatalOutputError, RetriableOutputError
 from streams.adapters.kafka import make_producer, produce
+from streams.core.members import member_messages
 from streams.settings import Settings
 
 
@@ -45,10 +46,20 @@ class SideOutputs:
         self.settings = settings
         self.members_only = members_only
         self.members_topic = settings.members_topic
+        self._counts: dict[str, int] = {}
         self.enriched_topic = settings.enriched_topic
         self.dlq_topic = settings.dlq_topic
         self.callbacks_topic = settings.callbacks_topic
         self._producer = producer
+
+    def _partitions(self, topic: str) -> int:
+        """The topic's partition count, asked of the broker once (a group's partition must not move)."""
+        if topic not in self._counts:
+            meta = self.producer.list_topics(topic, timeout=30).topics.get(topic)
+            if meta is None or meta.error is not None or not meta.partitions:
+                raise SideOutputError(f"topic {topic} has no partitions yet: {getattr(meta, 'error', None)}")
+            self._counts[topic] = len(meta.partitions)
+        return self._counts[topic]
 
     @property
     def producer(self):
@@ -57,13 +68,14 @@ class SideOutputs:
         return self._producer
 
     def send(self, enriched: list[tuple[str, dict]], dead_letters: list[tuple[str | None, dict]],
-             callbacks: list[tuple[str, dict]] = (), members: list[tuple[str, dict]] = (),
+             callbacks: list[tuple[str, dict]] = (), members: list[tuple[str, dict]] = (), namespace: str = "",
              timeout: float = 60.0) -> None:
         """Send and wait until the broker has every record; raise if it refused any.
 
         At least once, like every side output: a batch redone after a crash sends its records
         again. Call-backs are keyed by ticket id, so a consumer keeps the first of each key;
-        memberships by group key, so each group lives on one partition of the members topic."""
+        memberships (of `namespace`) go to their group key's partition of the members topic, a few
+        messages per batch (streams/core/members.py)."""
         from confluent_kafka import KafkaException
 
         errors: list = []
@@ -75,8 +87,9 @@ class SideOutputs:
         if self.members_only:
             enriched, dead_letters, callbacks = (), (), ()
         try:
-            for key, record in members:
-                produce(self.producer, self.members_topic, key.encode(), _json(record), on_delivery)
+            if members:
+                for partition, message in member_messages(namespace, members, self._partitions(self.members_topic)):
+                    produce(self.producer, self.members_topic, namespace.encode(), message, on_delivery, partition)
             for key, record in enriched:
                 produce(self.producer, self.enriched_topic, key.encode(), _json(record), on_delivery)
             for key, record in dead_letters:

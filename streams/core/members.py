@@ -8,14 +8,20 @@ of that topic, whose one consumer counts it under its own offset fence, exactly 
 partition. Joining is idempotent by ticket id and order-independent (streams/core/repeats.py), so
 a membership sent twice (side outputs are at-least-once) or late changes nothing.
 
-A member record: {"ns", "rule", "key", "ticket_id", "received_at", "dims"}; `ns` is the counter
-namespace the ticket was counted into (a rebuild's memberships share the topic with the live ones
-and each namespace counts only its own). Pipeline counters: `members|joined` (new memberships: at
+A message of the members topic carries many memberships of one partition:
+{"ns": <namespace>, "members": [{"rule", "key", "ticket_id", "received_at", "dims"}, ...]}. Each
+membership's partition is crc32(group key) mod the topic's partitions, so a group always lands on
+the same one; sending them in a few messages per batch instead of one message each keeps the
+stage's cost per membership a JSON object, not a Kafka message through Faust (two memberships per
+ticket would otherwise double the messages the workers handle). `ns` is the counter namespace the
+tickets were counted into (a rebuild's memberships share the topic with the live ones and each
+namespace counts only its own). Pipeline counters: `members|joined` (new memberships: at
 rest it equals the raw stage's `members|sent`), `members|again` (a membership seen before),
 `members|bad` (a record that is not a member record: dead-lettered).
 """
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
@@ -28,6 +34,22 @@ from streams.core.pipeline import BatchResult, dead_letter
 from streams.core.repeats import RULES, Group, Member, join_group
 
 
+MAX_PER_MESSAGE = 1000  # memberships of ~200 bytes: well under a broker's 1 MB message limit
+
+
+def partition_of(group_key: str, partitions: int) -> int:
+    return zlib.crc32(group_key.encode()) % partitions
+
+
+def member_messages(ns: str, members: Sequence[tuple[str, dict]], partitions: int) -> list[tuple[int, bytes]]:
+    """(partition, message) for the members topic: memberships grouped by their group key's partition."""
+    by_partition: dict[int, list[dict]] = {}
+    for key, record in members:
+        by_partition.setdefault(partition_of(key, partitions), []).append(record)
+    return [(p, orjson.dumps({"ns": ns, "members": recs[i:i + MAX_PER_MESSAGE]}))
+            for p, recs in sorted(by_partition.items()) for i in range(0, len(recs), MAX_PER_MESSAGE)]
+
+
 def member_namespace(raw: bytes) -> str | None:
     """The namespace of a member record, cheaply (None when it is not one)."""
     try:
@@ -37,10 +59,13 @@ def member_namespace(raw: bytes) -> str | None:
     return value.get("ns") if isinstance(value, dict) else None
 
 
+Parsed = tuple[str, str, Member]  # (rule, group key, member)
+
+
 @dataclass(slots=True)
 class MemberPrepared:
     raws: list[bytes]
-    parsed: list[tuple[str, str, Member] | Rejection]  # (rule, key, member)
+    parsed: list[list[tuple[Parsed | Rejection, object]] | Rejection]  # per message: (membership, its JSON value)s, or why not
     ticket_ids: list[str]  # none: the stage reads no ticket state
     group_keys: list[str]
 
@@ -50,15 +75,25 @@ class MemberPrepared:
 
 
 def _keys(parsed) -> list[str]:
-    return list({p[1]: None for p in parsed if not isinstance(p, Rejection)})
+    return list({m[1]: None for message in parsed if not isinstance(message, Rejection)
+                 for m, _ in message if not isinstance(m, Rejection)})
+
+
+def _parse_message(raw: bytes, taxonomy: Taxonomy) -> list[tuple[Parsed | Rejection, object]] | Rejection:
+    try:
+        members = orjson.loads(raw)["members"]
+        if not isinstance(members, list):
+            raise TypeError("members is not a list")
+    except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+        return Rejection("bad_member", f"not a message of the members topic: {type(exc).__name__}: {exc}", None)
+    return [(_parse(v, taxonomy), v) for v in members]
 
 
 DIMS = ("all", "item", "sub", "channel", "district", "rights")  # TicketState.dims(with_reply=False)
 
 
-def _parse(raw: bytes, taxonomy: Taxonomy) -> tuple[str, str, Member] | Rejection:
+def _parse(v, taxonomy: Taxonomy) -> Parsed | Rejection:
     try:
-        v = orjson.loads(raw)
         rule, key, tid, at = v["rule"], v["key"], v["ticket_id"], v["received_at"]
         dims = tuple((str(d), str(x)) for d, x in v["dims"])
         if rule not in RULES or not isinstance(key, str) or not isinstance(tid, str) or type(at) is not int:
@@ -70,7 +105,7 @@ def _parse(raw: bytes, taxonomy: Taxonomy) -> tuple[str, str, Member] | Rejectio
                 or d["channel"] not in taxonomy.channels or d["district"] not in taxonomy.districts
                 or d["rights"] not in taxonomy.rights_claims):
             raise ValueError("a dimension is not in this build's taxonomy")
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         return Rejection("bad_member", f"not a repeat-group member record: {type(exc).__name__}: {exc}", None)
     return rule, key, Member(tid, at, False, dims)
 
@@ -88,7 +123,7 @@ class MemberProcessor:
 
     def prepare(self, raws: Iterable[bytes]) -> MemberPrepared:
         raws = list(raws)
-        parsed = [_parse(r, self.taxonomy) for r in raws]
+        parsed = [_parse_message(r, self.taxonomy) for r in raws]
         return MemberPrepared(raws, parsed, [], _keys(parsed))
 
     def process(self, prep: MemberPrepared, states: Mapping, sources=None,
@@ -96,23 +131,33 @@ class MemberProcessor:
         groups = groups or {}
         result = BatchResult()
         overlay: dict[str, Group] = {}
-        for i, item in enumerate(prep.parsed):
-            if isinstance(item, Rejection):
-                result.bump("members|bad")
-                if self.emit_records:
-                    result.dead_letters.append((None, dead_letter(prep.raws[i], item, sources[i] if sources else None)))
+        for i, message in enumerate(prep.parsed):
+            source = sources[i] if sources else None
+            if isinstance(message, Rejection):
+                self._bad(result, prep.raws[i], message, source)
                 continue
-            rule, key, member = item
-            group = overlay[key] if key in overlay else groups.get(key)
-            if group is not None and any(m.ticket_id == member.ticket_id for m in group.members):
-                result.bump("members|again")
-                continue
-            result.bump("members|joined")
-            result.event_times.append(member.received_at)
-            new_group, flagged = join_group(group, member, self.days)
-            overlay[key] = result.groups[key] = new_group
-            for m in flagged:
-                result.increments.append(Increment(m.received_at, list(m.dims), {f"repeat_{rule}": 1}))
-                d = dict(m.dims)
-                result.repeat_examples += [(f"item:{d['item']}", m.ticket_id), (f"district:{d['district']}", m.ticket_id)]
+            for item, value in message:
+                if isinstance(item, Rejection):
+                    self._bad(result, orjson.dumps(value), item, source)
+                    continue
+                self._join(result, overlay, groups, *item)
         return result
+
+    def _bad(self, result, raw: bytes, rejection: Rejection, source) -> None:
+        result.bump("members|bad")
+        if self.emit_records:
+            result.dead_letters.append((None, dead_letter(raw, rejection, source)))
+
+    def _join(self, result, overlay: dict, groups: Mapping, rule: str, key: str, member: Member) -> None:
+        group = overlay[key] if key in overlay else groups.get(key)
+        if group is not None and any(m.ticket_id == member.ticket_id for m in group.members):
+            result.bump("members|again")
+            return
+        result.bump("members|joined")
+        result.event_times.append(member.received_at)
+        new_group, flagged = join_group(group, member, self.days)
+        overlay[key] = result.groups[key] = new_group
+        for m in flagged:
+            result.increments.append(Increment(m.received_at, list(m.dims), {f"repeat_{rule}": 1}))
+            d = dict(m.dims)
+            result.repeat_examples += [(f"item:{d['item']}", m.ticket_id), (f"district:{d['district']}", m.ticket_id)]

@@ -27,7 +27,7 @@ class Outputs:
     def __init__(self):
         self.callbacks = []
 
-    def send(self, enriched, dead_letters, callbacks=(), members=()):
+    def send(self, enriched, dead_letters, callbacks=(), members=(), namespace=""):
         self.callbacks += callbacks
 
 

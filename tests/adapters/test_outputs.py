@@ -63,7 +63,7 @@ def test_the_fenced_path_retries_transient_errors_and_stops_on_fatal_ones():
             self.errors = list(errors)
             self.calls = 0
 
-        def send(self, enriched, dead, callbacks=(), members=()):
+        def send(self, enriched, dead, callbacks=(), members=(), namespace=""):
             self.calls += 1
             if self.errors:
                 raise self.errors.pop(0)

@@ -6,8 +6,10 @@ from __future__ import annotations
 import random
 import zlib
 
+import orjson
+
 from streams.adapters.fenced import FencedCounter, PartitionBatch
-from streams.core.members import MemberProcessor
+from streams.core.members import MemberProcessor, member_messages
 from streams.core.pipeline import Processor
 from streams.core.records import ticket_key
 from streams.core.summary import summarize
@@ -18,11 +20,17 @@ CLOCK = lambda: 1_800_000_000  # noqa: E731  (a fixed "now": no generated record
 
 
 class Sink:
-    def __init__(self):
-        self.members: list[tuple[str, dict]] = []
+    """The members topic in memory: messages by partition, as SideOutputs would produce them."""
 
-    def send(self, enriched, dead_letters, callbacks=(), members=()):
+    def __init__(self, partitions: int = 3):
+        self.partitions = partitions
+        self.members: list[tuple[str, dict]] = []
+        self.messages: dict[int, list[bytes]] = {p: [] for p in range(partitions)}
+
+    def send(self, enriched, dead_letters, callbacks=(), members=(), namespace=""):
         self.members += members
+        for p, message in member_messages(namespace, members, self.partitions):
+            self.messages[p].append(message)
 
 
 def _encode(record: dict) -> bytes:
@@ -87,22 +95,24 @@ def test_repeat_groups_from_the_members_topic_equal_the_in_memory_join(store):
         counter.count([PartitionBatch(RAW, p, list(range(start, start + len(chunk))), chunk)])
     assert store.all_time().get("all||repeat_caller", 0) == 0, "stage 1 must leave the groups to stage 2"
 
-    # The members topic: keyed by group key; a batch's memberships are delivered twice once in a
-    # while (a crash between send and apply), which the join absorbs.
-    sent = [_encode(r) for _, r in sink.members]
-    delivered = []
-    for i, record in enumerate(sent):
-        delivered.append(record)
-        if i % 97 == 0:
-            delivered.append(record)
-    parts = _by_partition(delivered, lambda raw: __import__("orjson").loads(raw)["key"].encode(), 3)
-    for p, start, chunk in _interleave(parts, rng, 200):
+    # The members topic: a group's memberships always on one partition; a message is delivered twice
+    # once in a while (a crash between send and apply), which the join absorbs.
+    sent = len(sink.members)
+    parts = {p: [] for p in sink.messages}
+    copies = 0
+    for p, messages in sink.messages.items():
+        for i, message in enumerate(messages):
+            parts[p].append(message)
+            if i % 7 == 0:
+                parts[p].append(message)
+                copies += len(orjson.loads(message)["members"])
+    for p, start, chunk in _interleave(parts, rng, 5):
         counter.count([PartitionBatch(MEMBERS, p, list(range(start, start + len(chunk))), chunk)])
 
     pipe = store.pipeline_counters()
-    assert pipe["members|sent"] == len(sent)
+    assert pipe["members|sent"] == sent
     # A copy is "again" unless its group evicted the first (64 newest members kept): then it rejoins.
-    assert pipe["members|joined"] >= len(sent) and pipe["members|joined"] + pipe["members|again"] == len(delivered)
+    assert pipe["members|joined"] >= sent and pipe["members|joined"] + pipe["members|again"] == sent + copies
     live = summarize(store.all_time(), pipe, source="x")
     want = summarize(batch.fields, batch.pipeline, source="x")
     for figures in (live, want):
@@ -114,16 +124,20 @@ def test_repeat_groups_from_the_members_topic_equal_the_in_memory_join(store):
 def test_a_member_record_that_is_not_one_is_dead_lettered_not_counted(store):
     counter = FencedCounter(store, Processor("k", FixedPredictor(), clock=CLOCK, repeat_members=True), outputs=None,
                             members_topic=MEMBERS, member_processor=MemberProcessor(30, emit_records=False))
-    good = {"ns": store.ns, "rule": "caller", "key": "c:x:城市管理", "ticket_id": "A", "received_at": 1_700_000_000,
+    good = {"rule": "caller", "key": "c:x:城市管理", "ticket_id": "A", "received_at": 1_700_000_000,
             "dims": [["all", ""], ["item", "城市管理"], ["sub", "城市管理/其他"], ["channel", "电话"], ["district", "南城街道"],
                      ["rights", "公共服务保障权"]]}
     unknown_district = [d if d[0] != "district" else ["district", "火星"] for d in good["dims"]]
-    bad = [_encode({**good, "rule": "weather"}), _encode({**good, "received_at": "soon"}),
-           _encode({k: v for k, v in good.items() if k != "dims"}), _encode({**good, "dims": good["dims"][:3]}),
-           _encode({**good, "dims": unknown_district}), b'{"ns": "%s", "rule": ' % store.ns.encode()]
-    other = _encode({**good, "ns": "another", "ticket_id": "B"})
-    counter.count([PartitionBatch(MEMBERS, 0, list(range(8)), [_encode(good), *bad, other])])
+    bad = [{**good, "rule": "weather"}, {**good, "received_at": "soon"}, {k: v for k, v in good.items() if k != "dims"},
+           {**good, "dims": good["dims"][:3]}, {**good, "dims": unknown_district}, "not a membership"]
+    messages = [_encode({"ns": store.ns, "members": [good, *bad]}),
+                _encode({"ns": store.ns, "members": "not a list"}),
+                _encode({"ns": store.ns}),
+                b'{"ns": "%s", "members": [' % store.ns.encode(),  # broken JSON: no readable namespace
+                _encode({"ns": "another", "members": [{**good, "ticket_id": "B"}]})]
+    counter.count([PartitionBatch(MEMBERS, 0, list(range(5)), messages)])
     pipe = store.pipeline_counters()
-    # the broken JSON has no readable namespace: it is read past like another namespace's record
-    assert pipe["members|joined"] == 1 and pipe["members|bad"] == 5
-    assert store.fences_of([f"{MEMBERS}:0"]) == {f"{MEMBERS}:0": 7}
+    # the broken JSON is read past like another namespace's message (the dead letters of the raw
+    # stage's own records are where its producer's bugs would show)
+    assert pipe["members|joined"] == 1 and pipe["members|bad"] == len(bad) + 2
+    assert store.fences_of([f"{MEMBERS}:0"]) == {f"{MEMBERS}:0": 4}

@@ -2,7 +2,9 @@
 After every scenario the live counters must equal the batch report of the same file, exactly.
 
 Each scenario runs HOTLINE_CHAOS_RUNS times (default 2) with different seeds; set it higher for a
-longer soak. Every run prints what it compared, and asserts that its fault landed mid-replay: the
+longer soak. The worker, group and broker scenarios run on a single Redis (even runs) and on a
+3-primary Redis Cluster (odd runs); Redis' own faults are in tests/integration/test_exact.py (single)
+and tests/integration/test_cluster.py (a primary killed, its replica promoted). Every run prints what it compared, and asserts that its fault landed mid-replay: the
 records counter read at the fault is strictly between 0 and the number of records (a fault before
 the first or after the last batch would prove nothing).
 """
@@ -79,12 +81,20 @@ def settle(store) -> None:
     settled(lambda: store.pipeline_counters(), quiet=1.0)
 
 
+def on_kind(settings, request, run: int):
+    """Even runs on a single Redis, odd runs on the 3-primary Redis Cluster (tests/conftest.py)."""
+    if run % 2 == 0:
+        return settings
+    return settings.with_(redis_url=request.getfixturevalue("redis_cluster_url"))
+
+
 def pause(proc, sig) -> None:
     os.killpg(proc.p.pid, sig)
 
 
 @pytest.mark.parametrize("run", range(RUNS))
-def test_worker_killed_mid_replay_then_restarted(settings, sample, reference, run):
+def test_worker_killed_mid_replay_then_restarted(settings, sample, reference, run, request):
+    settings = on_kind(settings, request, run)
     rnd = random.Random(1000 + run)
     ensure_topics(settings)
     store, n = _store(settings), count_records(sample)
@@ -104,7 +114,8 @@ def test_worker_killed_mid_replay_then_restarted(settings, sample, reference, ru
 
 
 @pytest.mark.parametrize("run", range(RUNS))
-def test_group_member_killed_then_one_added_back(settings, sample, reference, run):
+def test_group_member_killed_then_one_added_back(settings, sample, reference, run, request):
+    settings = on_kind(settings, request, run)
     rnd = random.Random(2000 + run)
     size = 2 + run % 2  # two, then three workers
     ensure_topics(settings)
@@ -174,7 +185,7 @@ def test_broker_frozen_longer_than_the_session_timeout(settings, sample, referen
 
     rnd = random.Random(4000 + run)
     broker = start_broker()  # our own: freezing the shared one would stall other tests
-    settings = settings.with_(kafka_url=broker.url)
+    settings = on_kind(settings, request, run).with_(kafka_url=broker.url)
     ensure_topics(settings)
     store, n = _store(settings), count_records(sample)
     worker = start_worker(settings)

@@ -112,8 +112,7 @@ def wait_for_records(store, n: int, timeout: float = 300, workers=()) -> None:
             time.sleep(0.25)  # a restarting Redis (chaos tests)
             continue
         seen = pipe.get("records", 0)
-        # ... and the repeat stage has joined every membership the raw stage sent (streams/core/members.py)
-        if seen >= n and pipe.get("members|joined", 0) >= pipe.get("members|sent", 0):
+        if store.all_counted(pipe, n):  # the repeat stage included
             return
         if dead:
             logs = "\n".join(f"--- {w.name} (exit {w.p.returncode})\n{w.output()}" for w in workers)

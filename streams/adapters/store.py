@@ -361,6 +361,12 @@ class CounterStore:
     def pipeline_counters(self) -> dict[str, int]:
         return self._sum(m for _, m in self._each("pipe"))
 
+    @staticmethod
+    def all_counted(pipe: dict[str, int], records: int) -> bool:
+        """`records` raw records are counted, and the repeat stage has joined every membership the raw
+        stage sent for them (repeat counts trail the raw stage by `members|sent - members|joined`)."""
+        return pipe.get("records", 0) >= records and pipe.get("members|joined", 0) >= pipe.get("members|sent", 0)
+
     def all_time(self) -> dict[str, int]:
         return self._sum(m for _, m in self._each("all"))
 

@@ -40,7 +40,7 @@ def _stop(proc: subprocess.Popen) -> None:
 def wait_counted(store, expected_records: int, timeout: float, procs=()) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if store.pipeline_counters().get("records", 0) >= expected_records:
+        if store.all_counted(store.pipeline_counters(), expected_records):
             return True
         for p in procs:
             if p.poll() is not None:

@@ -36,6 +36,7 @@ from schemas.taxonomy import load_taxonomy  # noqa: E402
 from streams.adapters.kafka import make_producer  # noqa: E402
 from streams.adapters.store import CounterStore, connect  # noqa: E402
 from streams.settings import Settings  # noqa: E402
+from bench.replay_year import peak_rss_mb, spawn, stop  # noqa: E402
 from tests.support import env_for  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
@@ -51,16 +52,6 @@ def busiest_hour(tickets: int = 462_483, year: int = 2024) -> dict:
     shares = [cum[0]] + [cum[h] - cum[h - 1] for h in range(1, 24)]
     hour = max(range(24), key=lambda h: shares[h])
     return {"day": day.isoformat(), "hour": hour, "tickets": n * shares[hour] / cum[-1]}
-
-
-def peak_rss_mb(pid: int) -> float:
-    try:
-        for line in open(f"/proc/{pid}/status"):
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
 
 
 def live_records(path: Path, n: int):
@@ -80,21 +71,6 @@ def live_records(path: Path, n: int):
             if len(out) >= n:
                 break
     return out
-
-
-def spawn(args, env, name):
-    log = open(OUT / f"{name}.log", "wb")
-    return subprocess.Popen([sys.executable, "-m", "streams.commands.cli", *args], env=env, cwd=ROOT, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def stop(p):
-    if p.poll() is None:
-        p.terminate()
-        try:
-            p.wait(30)
-        except subprocess.TimeoutExpired:
-            p.kill()
 
 
 def during_rebuild(s: Settings, year_file: Path, records_per_s: float, max_seconds: float = 900.0,

@@ -92,6 +92,22 @@ def generate(path: Path, tickets: int, seed: int = 7, mode: str = "lifecycle", d
     return path
 
 
+def shuffled_in_blocks(ordered: Path, path: Path, block: int, seed: int) -> Path:
+    """`ordered`'s lines shuffled within consecutive blocks, as an export sorted by another column
+    arrives: follow-ups often before their ticket's creation, the order kept beyond a block."""
+    import random
+
+    lines = [ln for ln in ordered.read_bytes().splitlines() if ln.strip()]
+    rnd = random.Random(seed)
+    out = []
+    for i in range(0, len(lines), block):
+        part = lines[i:i + block]
+        rnd.shuffle(part)
+        out += part
+    path.write_bytes(b"\n".join(out) + b"\n")
+    return path
+
+
 def count_records(path: Path) -> int:
     with open(path, "rb") as fh:
         return sum(1 for line in fh if line.strip())

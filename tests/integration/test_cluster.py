@@ -3,7 +3,6 @@ the live counters equal the batch report, also when a primary is killed mid-repl
 takes over. HOTLINE_REDIS_URL names one node; the client asks the server (`INFO cluster`)."""
 from __future__ import annotations
 
-import random
 import signal
 import time
 
@@ -15,8 +14,8 @@ from streams.adapters.kafka import ensure_topics, replay
 from streams.adapters.store import CounterStore, connect, is_cluster
 from streams.commands.snapshot import take_snapshot
 from streams.core.records import iter_file
-from tests.support import (count_records, generate, hotline_json, live_vs_batch, start_worker, wait_for_records,
-                           wait_until)
+from tests.support import (count_records, generate, hotline_json, live_vs_batch, shuffled_in_blocks, start_worker,
+                           wait_for_records, wait_until)
 
 pytestmark = pytest.mark.integration
 TICKETS = 4000
@@ -26,17 +25,7 @@ TICKETS = 4000
 def shuffled(tmp_path_factory):
     """A lifecycle file (1 % bad records) shuffled in blocks of 400 lines: follow-ups before their ticket."""
     d = tmp_path_factory.mktemp("cluster")
-    lines = [ln for ln in generate(d / "ordered.jsonl", TICKETS, seed=31, dirty=0.01).read_bytes().splitlines()
-             if ln.strip()]
-    rnd = random.Random(8)
-    out = []
-    for i in range(0, len(lines), 400):
-        block = lines[i:i + 400]
-        rnd.shuffle(block)
-        out += block
-    path = d / "shuffled.jsonl"
-    path.write_bytes(b"\n".join(out) + b"\n")
-    return path
+    return shuffled_in_blocks(generate(d / "ordered.jsonl", TICKETS, seed=31, dirty=0.01), d / "shuffled.jsonl", 400, 8)
 
 
 @pytest.fixture(scope="module")

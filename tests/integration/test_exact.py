@@ -3,7 +3,6 @@ restored from an older snapshot. Real broker, real redis-server processes, real 
 each scenario ends with the live counters equal to the batch report of the same file."""
 from __future__ import annotations
 
-import random
 import time
 
 import pytest
@@ -15,7 +14,7 @@ from streams.adapters.kafka import ensure_topics, replay
 from streams.core.records import iter_file
 from streams.commands.snapshot import take_snapshot
 from streams.adapters.store import CounterStore, connect
-from tests.support import count_records, generate, hotline_json, live_vs_batch, start_worker, wait_for_records
+from tests.support import count_records, generate, shuffled_in_blocks, hotline_json, live_vs_batch, start_worker, wait_for_records
 
 pytestmark = pytest.mark.integration
 TICKETS = 6000
@@ -29,16 +28,7 @@ def shuffled(tmp_path_factory):
     beyond which repeat flags depend on arrival order by design."""
     d = tmp_path_factory.mktemp("exact")
     ordered = generate(d / "ordered.jsonl", TICKETS, seed=23, mode="lifecycle", dirty=0.01)
-    lines = [ln for ln in ordered.read_bytes().splitlines() if ln.strip()]
-    rnd = random.Random(5)
-    out = []
-    for i in range(0, len(lines), 500):
-        block = lines[i:i + 500]
-        rnd.shuffle(block)
-        out += block
-    path = d / "shuffled.jsonl"
-    path.write_bytes(b"\n".join(out) + b"\n")
-    return path
+    return shuffled_in_blocks(ordered, d / "shuffled.jsonl", 500, seed=5)
 
 
 @pytest.fixture(scope="module")

@@ -58,9 +58,11 @@ def main() -> int:
     ap.add_argument("--tickets", type=int, default=462_483)
     ap.add_argument("--partitions", type=int, default=4)
     ap.add_argument("--batch", type=int, default=2000)
+    ap.add_argument("--redis-config", action="append", default=[], help="NAME=VALUE for redis-server (e.g. hash-max-listpack-value=256)")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
-    redis_svc = start_redis()
+    extra = [part for kv in args.redis_config for part in (f"--{kv.split('=', 1)[0]}", kv.split("=", 1)[1])]
+    redis_svc = start_redis(extra=extra)
     try:
         r = connect(redis_svc.url)
         settings = Settings.from_env({}).with_(redis_url=redis_svc.url)

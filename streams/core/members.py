@@ -21,6 +21,7 @@ rest it equals the raw stage's `members|sent`), `members|again` (a membership se
 """
 from __future__ import annotations
 
+import re
 import zlib
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
@@ -50,8 +51,14 @@ def member_messages(ns: str, members: Sequence[tuple[str, dict]], partitions: in
             for p, recs in sorted(by_partition.items()) for i in range(0, len(recs), MAX_PER_MESSAGE)]
 
 
+_NS_FIRST = re.compile(rb'\{"ns":"([A-Za-z0-9_-]{1,64})",')  # how member_messages writes it: read without parsing
+
+
 def member_namespace(raw: bytes) -> str | None:
-    """The namespace of a member record, cheaply (None when it is not one)."""
+    """The namespace of a members-topic message, cheaply (None when it is not one)."""
+    m = _NS_FIRST.match(raw)
+    if m:
+        return m.group(1).decode()
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError:

@@ -16,3 +16,12 @@ def test_memberships_are_grouped_by_their_group_keys_partition_and_chunked():
             seen.append(m["ticket_id"])
     assert sorted(seen) == sorted(r["ticket_id"] for _, r in members)
     assert len({p for p, _ in messages}) == 4 and len(messages) < 12  # a few messages, not one per membership
+
+
+def test_a_messages_namespace_is_read_the_same_with_or_without_the_fast_path():
+    from streams.core.members import member_namespace
+
+    (_, raw), = member_messages("rebuild-2024_v2", [("k", {"key": "k"})], 1)
+    assert member_namespace(raw) == "rebuild-2024_v2"
+    assert member_namespace(b'{ "members": [], "ns": "other" }') == "other"  # another writer's spacing
+    assert member_namespace(b'{"ns":"cut') is None and member_namespace(b"[1, 2]") is None

@@ -133,8 +133,9 @@ def redis_server_binary() -> str:
 
 def start_redis(port: int | None = None, extra: list[str] | None = None, scheme: str = "redis") -> Service:
     port = port or free_port()
+    # hash-max-listpack-value as deploy/docker-compose.yml sets it (repeat groups stay compact)
     argv = [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            *(extra or [])]
+            "--hash-max-listpack-value", "256", *(extra or [])]
     return _spawn("redis", argv, port, f"{scheme}://127.0.0.1:{port}/0")
 
 

@@ -1,10 +1,12 @@
-"""The Faust application: one agent on the raw topic, thin around streams.core.pipeline.Processor.
+"""The Faust application: one agent on the raw and members topics, thin around the fenced path.
 
 Why one agent and not clean -> classify -> count hops: exactness needs the counters, the ticket
 states and the raw topic's offset to move together, in one Redis Lua call fenced by that offset.
 Extra Kafka hops would each need their own fence and would triple the broker traffic of a
 backfill. The stages stay separate as pure functions (streams.core.cleaning, streams.core.enrich,
 streams.core.counting); the enriched and dead-letter topics carry their results to other consumers.
+The one hop there is, raw -> members topic, exists because repeat groups span raw partitions: it
+has its own fences and costs a few messages per batch (streams/core/members.py).
 
 Offsets: Redis is the source of truth. A batch is acknowledged to Faust (and so committed to
 Kafka) only after Redis took it, and when partitions are assigned the consumer is moved to the

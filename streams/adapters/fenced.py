@@ -1,7 +1,9 @@
 """The one path every count takes: raw records of a Kafka partition -> Redis, exactly once.
 
 The worker, `hotline rebuild`, a namespace switch and the refill of a hole all count through
-`FencedCounter.count`, so each fix to exactness is made once. Per partition batch:
+`FencedCounter.count`, so each fix to exactness is made once, for both stages: partitions of the
+raw topic (the Processor) and of the members topic (the repeat stage, streams/core/members.py,
+whose records of other namespaces are read past). Per partition batch:
 
 1. Read the partition's fence (the last offset Redis applied), the states and repeat groups the
    batch touches, and the partition's window clock: one Lua call.
@@ -10,8 +12,10 @@ The worker, `hotline rebuild`, a namespace switch and the refill of a hole all c
    consumer step over it (transaction markers, compaction), the records were counted into a Redis
    that lost them (restored from an older snapshot), or never counted (a namespace switched to, a
    batch abandoned by a crash): read the hole back from Kafka and count it first.
-4. Process (pure), send the side outputs (at-least-once), apply in one Lua call that moves
-   increments, states and fence together and refuses a stale fence (`FenceMoved`: re-read, redo).
+4. Process (pure), send the side outputs (at-least-once; the raw stage's repeat-group memberships
+   among them, so they reach the members topic before the batch counts as done), apply in one Lua
+   call that moves increments, states and fence together and refuses a stale fence (`FenceMoved`:
+   re-read, redo).
 
 Every Redis call goes through `RedisRetry`: any Redis error (lost connection, OOM, READONLY after a
 failover, MISCONF, BUSY, NOSCRIPT, LOADING) is retried with back-off and logged loudly, and the

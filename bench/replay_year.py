@@ -81,7 +81,7 @@ def end_to_end(path: Path, report: dict, base: Settings, workers: int, records: 
     replay(records, s, progress=False)
     produced = time.monotonic() - t0
     n = len(records)
-    while store.pipeline_counters().get("records", 0) < n:
+    while not store.all_counted(store.pipeline_counters(), n):  # the repeat stage included
         if any(p.poll() is not None for p in procs):
             raise RuntimeError("a worker died; see bench/out/*.log")
         time.sleep(0.2)

@@ -96,6 +96,15 @@ def test_personal_numbers_are_masked_and_ordinary_numbers_kept():
         assert kept in ev.content
 
 
+def test_title_and_reply_are_masked_too():
+    """Every free text the cleaning step lets out is masked, not only the content."""
+    ev = ok(title="业主13812345678反映噪音", content="噪音扰民")
+    assert "13812345678" not in ev.title and "[手机号]" in ev.title
+    ev = ok(event="replied", received_at=..., channel=..., content=..., replied_at="2024-03-06T09:00:00",
+            reply="已致电13812345678，身份证44190019900101123X核实")
+    assert "13812345678" not in ev.reply and "44190019900101123X" not in ev.reply
+
+
 def test_caller_is_hashed_with_the_key_and_never_kept():
     a = ok(caller="138-1234-5678")
     b = ok(caller="+86 13812345678")

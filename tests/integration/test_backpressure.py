@@ -6,10 +6,14 @@ The whole burst is in the broker before the worker starts, so the worker meets a
 bench/burst.py does the same with 500,000 events and prints the figures."""
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from schemas.taxonomy import load_taxonomy
 from streams.adapters.kafka import ensure_topics, replay
+from streams.adapters.fenced import fence_name
 from streams.adapters.store import CounterStore, connect
 from streams.commands.snapshot import take_snapshot
 from streams.core.records import iter_file
@@ -29,6 +33,24 @@ def peak_rss_mb(pid: int) -> float:
     raise AssertionError("no VmHWM in /proc status")
 
 
+def watch_fence_steps(store, settings, stop: threading.Event) -> dict[int, int]:
+    """Poll every raw partition's fence and keep the largest step between two reads: one apply
+    moves a fence by the records of that partition in the batch, so a step above HOTLINE_BATCH_MAX
+    is a batch above it (or two applies between two reads, a few ms apart, while one batch takes far
+    longer to compute)."""
+    names = {p: fence_name(settings.raw_topic, p) for p in range(settings.partitions)}
+    steps = {p: 0 for p in names}
+    last: dict[int, int] = {}
+    while not stop.is_set():
+        fences = store.fences_of(names.values())
+        for p, name in names.items():
+            if name in fences:
+                steps[p] = max(steps[p], fences[name] - last.get(p, -1))
+                last[p] = fences[name]
+        time.sleep(0.002)
+    return steps
+
+
 def test_a_burst_larger_than_batch_and_buffer_is_counted_exactly_in_bounded_memory(settings, tmp_path):
     sample = generate(tmp_path / "burst.jsonl", TICKETS, seed=41, mode="lifecycle", dirty=0.01)
     n = count_records(sample)
@@ -37,17 +59,23 @@ def test_a_burst_larger_than_batch_and_buffer_is_counted_exactly_in_bounded_memo
     ensure_topics(settings)
     replay(iter_file(str(sample)), settings, progress=False)  # all of it waits in Kafka
     store = CounterStore(connect(settings.redis_url), settings.namespace, load_taxonomy())
+    stop, steps = threading.Event(), {}
+    watcher = threading.Thread(target=lambda: steps.update(watch_fence_steps(store, settings, stop)), daemon=True)
+    watcher.start()
     worker = start_worker(settings)
     try:
         wait_for_records(store, n, workers=[worker], timeout=600)
         settled(lambda: store.pipeline_counters())
+        stop.set()
+        watcher.join(30)
         rss = peak_rss_mb(worker.p.pid)
         live = take_snapshot(store, "all", "event")
         problems = live_vs_batch(reference, live)
         print(f"burst of {n} records (batch {settings.batch_max}, stream buffer {STREAM_BUFFER}): "
-              f"{len(problems)} differing fields, worker peak RSS {rss:.0f} MB")
+              f"{len(problems)} differing fields, worker peak RSS {rss:.0f} MB, largest fence step per partition {steps}")
         assert not problems, problems[:20]
         assert live["records"] == n
         assert rss < MEMORY_CEILING_MB
+        assert steps and max(steps.values()) <= settings.batch_max, (steps, settings.batch_max)
     finally:
         worker.stop()

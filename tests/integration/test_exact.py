@@ -255,3 +255,51 @@ def test_a_worker_stopped_gracefully_while_redis_stalls_loses_nothing(settings, 
         assert_exact(batch_report, settings)
     finally:
         worker.stop()
+
+
+def group_commits(settings) -> dict[int, int]:
+    """The workers' group's committed offsets on the raw topic, fetched without joining the group."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    from streams.adapters.kafka import client_kwargs
+
+    c = KafkaConsumer(group_id=f"hotline-{settings.namespace}", enable_auto_commit=False, **client_kwargs(settings))
+    try:
+        got = {p: c.committed(TopicPartition(settings.raw_topic, p)) for p in range(settings.partitions)}
+    finally:
+        c.close(autocommit=False)
+    return {p: o for p, o in got.items() if o is not None and o >= 0}
+
+
+def test_kafka_commit_never_runs_ahead_of_what_redis_has_taken(settings, own_redis, shuffled):
+    """Writes to Redis are paused mid-replay (reads still served) while the worker holds a batch it
+    cannot apply; Faust keeps committing what was acked (every second). Kafka's commit must not pass
+    Redis' fence + 1 on any partition: a batch is acked only after Redis has taken it."""
+    from streams.adapters.fenced import fence_name
+
+    settings = settings.with_(redis_url=own_redis.url)
+    ensure_topics(settings)
+    admin_redis = redis.Redis.from_url(own_redis.url)
+    store = CounterStore(connect(own_redis.url), settings.namespace, load_taxonomy())
+    n = count_records(shuffled)
+    worker = start_worker(settings)
+    try:
+        replay(iter_file(str(shuffled)), settings, progress=False)
+        wait_until(lambda: store.pipeline_counters().get("records", 0) >= n // 4, what="a quarter counted")
+        admin_redis.execute_command("CLIENT", "PAUSE", 15_000, "WRITE")  # the worker's Lua apply waits
+        try:
+            time.sleep(4)  # several of Faust's commit intervals (1 s) with a batch in hand
+            at = store.pipeline_counters()["records"]
+            fences = store.fences_of(fence_name(settings.raw_topic, p) for p in range(settings.partitions))
+            commits = group_commits(settings)
+        finally:
+            admin_redis.execute_command("CLIENT", "UNPAUSE")
+        assert 0 < at < n, f"the pause did not land mid-replay: {at} of {n}"
+        assert commits, "the workers' group committed nothing: the check below would prove nothing"
+        ahead = {p: (c, fences.get(fence_name(settings.raw_topic, p), -1) + 1) for p, c in commits.items()
+                 if c > fences.get(fence_name(settings.raw_topic, p), -1) + 1}
+        print(f"paused at {at}/{n}: commits {commits}, fences {fences}")
+        assert not ahead, f"Kafka's commit ahead of Redis' fence + 1 (partition: (commit, fence + 1)): {ahead}"
+        wait_for_records(store, n, workers=[worker])
+    finally:
+        worker.stop()

@@ -205,6 +205,41 @@ def test_broker_frozen_longer_than_the_session_timeout(settings, sample, referen
         broker.stop()
 
 
+@pytest.mark.parametrize("run", range(RUNS))
+def test_a_worker_frozen_past_its_session_wakes_as_a_zombie_and_counts_nothing_twice(settings, sample, reference,
+                                                                                      run, request):
+    """Two workers; one is frozen (SIGSTOP) mid-replay for longer than the session timeout. The group
+    gives its partitions to the other, which resumes them at Redis' fences: the test waits until every
+    raw partition's fence has moved while the zombie is frozen. Thawed, the zombie may still hold a
+    batch it read before the freeze and apply it late: the fences refuse what the other applied."""
+    settings = on_kind(settings, request, run)
+    rnd = random.Random(6000 + run)
+    ensure_topics(settings)
+    store, n = _store(settings), count_records(sample)
+    workers = [start_worker(settings, name="a"), start_worker(settings, name="b")]
+    zombie = workers[rnd.randrange(2)]
+    try:
+        time.sleep(settings.session_timeout_s)  # let the group form with both (see the group test)
+        replay(iter_file(str(sample)), settings, progress=False)
+        wait_until(store, rnd.uniform(0.1, 0.4), n)
+        pause(zombie, signal.SIGSTOP)
+        at = counted(store)
+        assert_mid_way(at, n, "worker freeze")
+        raw = [f"{settings.raw_topic}:{p}" for p in range(settings.partitions)]
+        frozen_at = store.fences_of(raw)
+        # Every partition moves on without the zombie (or was already at its end).
+        wait_for(lambda: all(store.fences_of(raw).get(f, -1) > frozen_at.get(f, -1) or counted(store) >= n
+                             for f in raw), timeout=180, what="the other worker to take every partition")
+        pause(zombie, signal.SIGCONT)
+        wait_for_records(store, n, workers=workers)
+        settle(store)
+        check_exact(settings, reference, f"a worker SIGSTOPped at {at}/{n} past its session, then thawed")
+    finally:
+        pause(zombie, signal.SIGCONT)
+        for w in workers:
+            w.stop()
+
+
 def figures(body: str) -> dict[str, str]:
     """The exporter's figures (every hotline_* sample but the scrape's own duration), by series."""
     out = {}

@@ -318,7 +318,10 @@ class CounterStore:
         groups = RS.join(f"{group_shard(key)}{US}{key}{US}{raw.get(key) or ''}{US}{self.codec.encode_group(group)}"
                          for key, group in result.groups.items())
         # The last few repeat tickets per scope: alert events cite them (ids only, no personal data).
-        examples = RS.join(f"rx:{scope}{US}{tid}" for scope, tid in result.repeat_examples[-200:])
+        # Each prefixed with the wall clock in µs (+ its place in the batch): a scope's examples sit in
+        # several partitions' lists, and the reader merges them newest first.
+        now_us = time.time_ns() // 1000
+        examples = RS.join(f"rx:{scope}{US}{now_us + i}|{tid}" for i, (scope, tid) in enumerate(result.repeat_examples[-200:]))
         waiting = RS.join(f"{state_shard(tid)}{US}{tid}{US}{min(p.at for p in st.parked) if st.parked else ''}"
                           for tid, st in result.states.items() if st.parked or _was_waiting(view, tid))
         pwm_record = f"{pwm}|{','.join(map(str, recent))}"
@@ -343,9 +346,13 @@ class CounterStore:
         return total
 
     def repeat_examples(self, scope: str, n: int = 5) -> list[str]:
+        """The newest `n` repeat tickets of a scope, across partitions."""
+        entries = [e for _, found in self._each(f"rx:{scope}", lambda p, k: p.lrange(k, 0, n - 1)) for e in found]
         out: list[str] = []
-        for _, ids in self._each(f"rx:{scope}", lambda p, k: p.lrange(k, 0, n - 1)):
-            out += [i for i in ids if i not in out]
+        for entry in sorted(entries, key=lambda e: -int(e.partition("|")[0])):
+            tid = entry.partition("|")[2]
+            if tid not in out:
+                out.append(tid)
         return out[:n]
 
     def meta(self) -> dict[str, str]:

@@ -115,3 +115,13 @@ def test_redis_with_password_and_tls(tmp_path, namespace):
             connect(f"redis://:s3cret-pass@127.0.0.1:{port}/0").ping()
     finally:
         svc.stop()
+
+
+def test_repeat_examples_are_the_newest_across_partitions(store):
+    """A scope's examples sit in several partitions' lists; alerts cite the newest (a spike's own
+    tickets), whichever partition holds them. Merged in partition order they cited an old ticket."""
+    apply(store, "raw:0", [ev(f"OLD{i}", "2024-05-01T10:00:00", repeat_of="X") for i in range(3)], 0)
+    apply(store, "raw:1", [ev(f"NEW{i}", "2024-05-01T11:00:00", repeat_of="X") for i in range(3)], 0)
+    scope = f"district:{store.taxonomy.district(json.loads(ev('x', '2024-05-01T10:00:00'))['district'])}"
+    assert store.repeat_examples(scope, 3) == ["NEW2", "NEW1", "NEW0"]
+    assert store.repeat_examples(scope, 5)[3:] == ["OLD2", "OLD1"]

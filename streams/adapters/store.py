@@ -18,7 +18,8 @@ partition `P = {ns:topic:p}`:
                                   ~40 bytes a ticket); a ticket whose creation has not arrived holds
                                   "~" + its parked follow-ups as JSON
     P:rg:<n>                hash  repeat group key -> members (partitions of the members topic only)
-    P:rx:<scope>            list  the last repeat tickets of a scope (ids), for alert events
+    P:rx:<scope>            list  "<wall clock µs>|<ticket id>" of the last repeat tickets of a scope, for
+                                  alert events (readers merge the partitions newest first)
 Per namespace `N = {ns}`: N:meta (taxonomy, created, layout), N:parts (set of "<topic>:<p>" ever
 applied: what readers sum), N:alerts, N:alerts:score, N:alerted:*, N:hot.
 

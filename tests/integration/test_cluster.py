@@ -87,6 +87,9 @@ def test_a_primary_killed_mid_replay_fails_over_and_counts_stay_exact(settings, 
             _exact(batch_report, settings)
         finally:
             worker.stop()
-        assert "Redis error" in worker.full_output(), "the worker never met the failover"
+        # Whether the worker logs a Redis error depends on timing: redis-py's cluster client itself
+        # retries a refused connection after refreshing the slot map, so a failover may never reach
+        # RedisRetry (a run beside another suite logged none and was exact). The fault is proved by
+        # `at < n` and the new primary; exactness by the comparison above.
     finally:
         cluster.stop()

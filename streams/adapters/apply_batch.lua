@@ -14,34 +14,17 @@
 -- them only for transaction markers and compaction, so they are counted (`gap`) for an alert.
 --
 -- KEYS: the partition's part hash. ARGV: prefix, expected_hwm, first_offset, new_hwm, watermark, now,
--- lag, partition_clock, inner_gaps, then seven blobs. A blob is records separated by \30 whose fields
--- are separated by \31 (redis-py packs a few strings far faster than tens of thousands of arguments):
---   increments  key_suffix, field, delta
---   states      state_shard_suffix, ticket_id, encoded_state
---   buckets     key_suffix, index_zset_suffix, start, ttl_seconds
---   prune       index_zset_suffix, oldest_start_to_keep
---   groups      group_shard_suffix, group_key, expected_value, new_value
---   examples    list_suffix, ticket_id
---   waiting     state_shard_suffix, ticket_id, earliest parked time ('' removes it)
+-- lag, partition_clock, inner_gaps, then one JSON document (decoded by Redis' cjson, in C; parsing
+-- separator-delimited blobs in Lua cost more than the writes themselves), its lists:
+--   incr      {key_suffix: [field, delta, field, delta, ...]}
+--   states    [state_shard_suffix, ticket_id, encoded_state]
+--   buckets   [key_suffix, index_zset_suffix, start, ttl_seconds]
+--   prune     [index_zset_suffix, oldest_start_to_keep]
+--   groups    [group_shard_suffix, group_key, expected_value, new_value]
+--   examples  [list_suffix, entry]
+--   waiting   [state_shard_suffix, ticket_id, earliest parked time ('' removes it)]
 local part = KEYS[1]
 local p = ARGV[1] .. ':'
-
-local function records(blob)
-  local out = {}
-  if blob == nil or blob == '' then return out end
-  for rec in string.gmatch(blob, '[^\30]+') do
-    local fields, i = {}, 1
-    while true do
-      local j = string.find(rec, '\31', i, true)
-      if not j then fields[#fields + 1] = string.sub(rec, i); break end
-      fields[#fields + 1] = string.sub(rec, i, j - 1)
-      i = j + 1
-    end
-    out[#out + 1] = fields
-  end
-  return out
-end
-
 local found = redis.call('HGET', part, 'hwm')
 local current = found or '-1'
 if current ~= ARGV[2] then
@@ -54,26 +37,30 @@ end
 local gap = tonumber(ARGV[9])
 if found and first > tonumber(current) + 1 then gap = gap + first - tonumber(current) - 1 end
 
-local groups = records(ARGV[14])
+local batch = cjson.decode(ARGV[10])
+local groups = batch.groups
 for _, g in ipairs(groups) do
   local cur = redis.call('HGET', p .. g[1], g[2])
   if cur == false then cur = '' end
   if cur ~= g[3] then return {0, 'group ' .. g[2]} end
 end
 
-for _, r in ipairs(records(ARGV[10])) do
-  redis.call('HINCRBY', p .. r[1], r[2], r[3])
+for suffix, deltas in pairs(batch.incr) do
+  local key = p .. suffix
+  for i = 1, #deltas, 2 do
+    redis.call('HINCRBY', key, deltas[i], deltas[i + 1])
+  end
 end
 if gap > 0 then redis.call('HINCRBY', p .. 'pipe', 'gap', gap) end
-for _, r in ipairs(records(ARGV[11])) do
+for _, r in ipairs(batch.states) do
   redis.call('HSET', p .. r[1], r[2], r[3])
 end
-for _, r in ipairs(records(ARGV[12])) do
+for _, r in ipairs(batch.buckets) do
   local key = p .. r[1]
   redis.call('ZADD', p .. r[2], r[3], key)
   redis.call('EXPIRE', key, r[4])
 end
-for _, r in ipairs(records(ARGV[13])) do
+for _, r in ipairs(batch.prune) do
   local idx = p .. r[1]
   local old = redis.call('ZRANGEBYSCORE', idx, '-inf', '(' .. r[2])
   for _, key in ipairs(old) do redis.call('DEL', key) end
@@ -82,13 +69,13 @@ end
 for _, g in ipairs(groups) do
   redis.call('HSET', p .. g[1], g[2], g[4])
 end
-for _, r in ipairs(records(ARGV[15])) do
+for _, r in ipairs(batch.examples) do
   local key = p .. r[1]
   redis.call('LPUSH', key, r[2])
   redis.call('LTRIM', key, 0, 19)
 end
 local wait_key = p .. 'wait'
-for _, r in ipairs(records(ARGV[16])) do
+for _, r in ipairs(batch.waiting) do
   local member = r[1] .. '\31' .. r[2]
   if r[3] == nil or r[3] == '' then
     redis.call('ZREM', wait_key, member)

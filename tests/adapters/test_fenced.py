@@ -106,6 +106,37 @@ def test_a_hole_the_consumer_did_not_step_over_is_read_back_and_a_real_gap_is_co
     assert store.pipeline_counters()["gap"] == 1
 
 
+def test_a_span_read_back_holds_redis_for_at_most_apply_max_records_a_call(store):
+    """A rebuild reads chunks of thousands of records; each Lua call (which blocks Redis for live
+    workers) takes at most `apply_max` of them, and the counts are those of one big call."""
+    records = {o: ev(f"T{o}", f"2024-05-01T{10 + o // 60:02d}:{o % 60:02d}:00") for o in range(250)}
+    calls = []
+    c = FencedCounter(store, Processor("k", FixedPredictor(), repeat_rules=None, clock=lambda: 1_800_000_000),
+                      reader=_Reader(records), apply_max=100)
+    real_apply = store.apply
+    store.apply = lambda fence, view, offsets, *a, **k: (calls.append(len(offsets)), real_apply(fence, view, offsets, *a, **k))
+    got = c.count_span("raw", 0, 0, 250)
+    assert calls == [100, 100, 50]
+    assert (got.records, got.batches) == (250, 3)
+    assert store.all_time()["all||tickets"] == 250
+    assert store.fence_offset("raw:0") == 249
+
+
+def test_field_values_with_json_and_separator_characters_survive_the_apply(store):
+    """The batch travels to Lua as one JSON document: quotes, backslashes, the old blob separators
+    and non-BMP characters in a value are counted under exactly that value."""
+    from streams.core.counting import Increment
+    from streams.core.pipeline import BatchResult
+
+    odd = 'a"b\\c\x1e\x1fd|e 𠀀区'
+    view = store.read_partition("raw:0", [])
+    result = BatchResult(increments=[Increment(1_714_528_800, [("all", ""), ("district", odd)], {"tickets": 1, "sat_sum": 5}),
+                                     Increment(1_714_528_900, [("all", ""), ("district", odd)], {"tickets": 1, "sat_sum": -2})],
+                         event_times=[1_714_528_800, 1_714_528_900])
+    store.apply("raw:0", view, [0, 1], result)
+    assert store.all_time() == {"all||tickets": 2, "all||sat_sum": 3, f"district|{odd}|tickets": 2, f"district|{odd}|sat_sum": 3}
+
+
 @pytest.mark.parametrize("message,kind", [
     ("OOM command not allowed when used memory > 'maxmemory'.", "OOM"),
     ("Error running script: @user_script:65: command not allowed when used memory > 'maxmemory'.", "OOM"),

@@ -43,7 +43,7 @@ import redis
 from schemas.taxonomy import Taxonomy, UNKNOWN
 from streams.core.counting import REPLY_TYPES, FieldTotals, Parked, TicketState
 from streams.core.pipeline import BatchResult
-from streams.core.windows import MAX_RETENTION, RESOLUTIONS, WINDOWS, advance_watermark, bucket_start, buckets_for, is_late, window_buckets
+from streams.core.windows import MAX_RETENTION, RESOLUTIONS, WINDOWS, PartitionClock, advance_watermark, bucket_start, buckets_for, is_late, window_buckets
 
 STATE_SHARDS = 8192  # per partition
 LAYOUT = "2"  # the key layout above; a namespace of another layout is refused, never misread
@@ -176,8 +176,11 @@ class PartitionView:
     fenced: bool = True  # False: no worker ever applied this partition
     partition_watermark: int = 0
     recent: list[int] = None  # the partition's last event times
-    waiting: list[str] = None  # tickets whose parked follow-ups may be past the orphan horizon
-    orphan_before: int | None = None  # parked follow-ups before this time are orphans
+    waiting: list[str] = None  # tickets whose parked follow-ups the batch may orphan
+
+    def clock(self) -> PartitionClock:
+        """The partition's window clock as the batch finds it (Processor.process moves it)."""
+        return PartitionClock(self.recent, self.partition_watermark)
 
 
 class CounterStore:
@@ -228,12 +231,14 @@ class CounterStore:
 
     # ---- the write path ----------------------------------------------------------------------
     def read_partition(self, fence: str, ticket_ids: Iterable[str], group_keys: Iterable[str] = (),
-                       orphan_horizon_s: int = 30 * 86400) -> PartitionView:
+                       orphan_horizon_s: int = 30 * 86400, newest: int = 0) -> PartitionView:
+        """`newest`: the batch's newest event time, so the view holds the waiting tickets whose parked
+        follow-ups the batch may orphan (Processor.orphan_bound)."""
         ids = list(ticket_ids)
         keys = list(group_keys)
         blob = RS.join([f"{state_shard(t)}{US}{t}" for t in ids] + [f"{group_shard(k)}{US}{k}" for k in keys])
         out = [v or None for v in self._read(keys=[self.pk(fence, "part")],
-                                             args=[self.prefix(fence), blob, orphan_horizon_s])]
+                                             args=[self.prefix(fence), blob, orphan_horizon_s, newest])]
         hwm = int(out[0]) if out[0] is not None else -1
         wm = int(out[1] or 0)
         pwm, _, recent = (out[2] or "0|").partition("|")
@@ -245,8 +250,7 @@ class CounterStore:
         for (_, tid), raw in zip(waiting, values[len(ids) + len(keys):]):
             states.setdefault(tid, self.codec.decode(raw) if raw else None)
         return PartitionView(hwm, wm, states, groups, group_raw, out[0] is not None, int(pwm),
-                             [int(t) for t in recent.split(",") if t], [tid for _, tid in waiting],
-                             int(pwm) - orphan_horizon_s if int(pwm) else None)
+                             [int(t) for t in recent.split(",") if t], [tid for _, tid in waiting])
 
     def fence_offset(self, fence: str) -> int | None:
         """The last offset applied for the partition, or None when no worker ever applied it."""
@@ -286,7 +290,10 @@ class CounterStore:
         expected_hwm, watermark = view.hwm, view.watermark
         # Offsets missing inside the batch: Kafka leaves them for transaction markers and compaction.
         inner_gaps = offsets[-1] - offsets[0] + 1 - len(offsets)
-        recent, pwm = advance_watermark(view.recent or [], result.event_times, view.partition_watermark)
+        if result.clock is not None:  # moved record by record while the batch was processed
+            recent, pwm = result.clock.recent, result.clock.watermark
+        else:
+            recent, pwm = advance_watermark(view.recent or [], result.event_times, view.partition_watermark)
         wm = max(watermark, pwm)
         # Every increment inside the retention lands in a daily bucket (the longest kept), so the
         # all-time fields are the daily buckets' sums plus the late ones: one addition an increment

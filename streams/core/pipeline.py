@@ -19,6 +19,7 @@ from streams.core.counting import Increment, Parked, TicketState, count_event, o
 from streams.core.enrich import EnrichedEvent, ItemPredictor, enrich_batch
 from streams.core.monitors import BAD_RATINGS, Deadlines, callback_record
 from streams.core.repeats import Group, Member, RepeatRules, group_keys, join_group, member_record
+from streams.core.windows import PartitionClock
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,7 @@ class BatchResult:
     dead_letters: list[tuple[str | None, dict]] = field(default_factory=list)
     max_event_time: int = 0
     event_times: list[int] = field(default_factory=list)  # of valid records, in input order (the window clock)
+    clock: PartitionClock | None = None  # the clock process() moved through these times, when it had one
     repeat_examples: list[tuple[str, str]] = field(default_factory=list)  # (scope, ticket id), for alerts
     callbacks: list[tuple[str, dict]] = field(default_factory=list)  # (ticket id, record): bad ratings, 差评回访
     # (group key, member record): memberships for the repeat stage (streams.core.members), when
@@ -165,28 +167,19 @@ class Processor:
     def process(self, raws: Sequence[bytes] | Prepared, states: Mapping[str, TicketState | None],
                 sources: Sequence[Source | None] | None = None,
                 groups: Mapping[str, Group | None] | None = None,
-                orphan_before: int | None = None, waiting: Iterable[str] = ()) -> BatchResult:
+                clock: PartitionClock | None = None, waiting: Iterable[str] = ()) -> BatchResult:
         """The stateful step. `states` (and `groups`) must hold every ticket id (group key) of the
         prepared batch, None when unknown, and the states of the `waiting` tickets: those with parked
-        follow-ups that may have happened before `orphan_before` (released as orphans first)."""
+        follow-ups that may fall past the orphan horizon of the partition's `clock` by the end of this
+        batch (`orphan_bound`). The clock moves record by record (it is the caller's; it is advanced
+        here), and a parked follow-up is orphaned as soon as the clock is past its horizon: before
+        the next record of its ticket, and at the end of the batch. So what is orphaned does not
+        depend on where batches begin. Without a clock nothing is orphaned."""
         prep = raws if isinstance(raws, Prepared) else self.prepare(raws)
         groups = groups or {}
-        result = BatchResult()
+        result = BatchResult(clock=clock)
         overlay: dict[str, TicketState | None] = {}
         group_overlay: dict[str, Group] = {}
-        if orphan_before is not None:
-            for tid in waiting:
-                state = states.get(tid)
-                if state is None or not state.parked:
-                    continue
-                kept, gone = orphan(state, orphan_before)
-                for p in gone:
-                    raw, source = from_origin(p.origin)
-                    self._release(result, raw, source, Rejection(
-                        "orphaned", f"a {p.event} event whose ticket's creation did not arrive within "
-                        f"{self.orphan_horizon_s // 86400} days", tid), "orphaned")
-                if gone:
-                    overlay[tid] = result.states[tid] = kept
         for i, item in enumerate(prep.cleaned):
             source = sources[i] if sources else None
             result.bump("records")
@@ -196,6 +189,8 @@ class Processor:
             ev = prep.enriched[i]
             tid = item.ticket_id
             state = overlay[tid] if tid in overlay else states.get(tid)
+            if clock is not None and state is not None and state.parked:
+                state = self._orphan(result, overlay, tid, state, clock.watermark)
             was_created = state is not None and state.created
             out = count_event(ev, state, origin_of(prep.raws[i], source) if item.event in FOLLOW_UP_EVENTS else "",
                               self.deadlines)
@@ -206,6 +201,8 @@ class Processor:
             if item.event_time > result.max_event_time:
                 result.max_event_time = item.event_time
             result.event_times.append(item.event_time)
+            if clock is not None:
+                clock.push(item.event_time)
             if out.outcome == "parked":
                 result.bump("events|parked")
                 continue
@@ -226,7 +223,36 @@ class Processor:
                 result.enriched.append((tid, enriched_record(ev, out.state)))
             for parked, rejection in out.released:
                 self._released(result, parked, rejection, out.state)
+        if clock is not None:
+            for tid in dict.fromkeys([*waiting, *result.states]):
+                state = overlay[tid] if tid in overlay else states.get(tid)
+                if state is not None and state.parked:
+                    self._orphan(result, overlay, tid, state, clock.watermark)
         return result
+
+    @staticmethod
+    def newest_event_time(prepared: Prepared) -> int:
+        return max((c.event_time for c in prepared.cleaned if isinstance(c, CleanEvent)), default=0)
+
+    def orphan_bound(self, clock: PartitionClock, prepared: Prepared) -> int | None:
+        """Parked follow-ups before this time may be orphaned by the end of the batch: the clock
+        cannot pass the newest event time it has seen or will see in `prepared`."""
+        bound = max(clock.watermark, self.newest_event_time(prepared))
+        return bound - self.orphan_horizon_s if bound else None
+
+    def _orphan(self, result: BatchResult, overlay: dict, tid: str, state: TicketState, watermark: int) -> TicketState:
+        """Release `tid`'s parked follow-ups that are past the orphan horizon of `watermark`."""
+        if not watermark:
+            return state
+        kept, gone = orphan(state, watermark - self.orphan_horizon_s)
+        for p in gone:
+            raw, source = from_origin(p.origin)
+            self._release(result, raw, source, Rejection(
+                "orphaned", f"a {p.event} event whose ticket's creation did not arrive within "
+                f"{self.orphan_horizon_s // 86400} days", tid), "orphaned")
+        if gone:
+            overlay[tid] = result.states[tid] = kept
+        return kept
 
     def _released(self, result: BatchResult, parked: Parked, rejection: Rejection | None, state: TicketState) -> None:
         """A parked follow-up, released by its ticket's creation: counted, or dead-lettered."""

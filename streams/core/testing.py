@@ -14,7 +14,7 @@ from streams.core.counting import TicketState, add_into, fields_of
 from streams.core.monitors import MonitorSeries
 from streams.core.pipeline import BatchResult, Processor
 from streams.core.summary import summarize
-from streams.core.windows import advance_watermark
+from streams.core.windows import PartitionClock
 
 
 @dataclass
@@ -63,10 +63,11 @@ class MemoryPipeline:
 
     def feed_batch(self, batch: list[bytes]) -> BatchResult:
         """Process one batch; the BatchResult is returned for callers that look further (the study)."""
-        cutoff = self.watermark - self.processor.orphan_horizon_s if self.watermark else None
-        expired = [t for t, at in self.waiting.items() if cutoff is not None and at < cutoff]
-        result = self.processor.process(self.processor.prepare(batch), self.states, groups=self.groups,
-                                        orphan_before=cutoff, waiting=expired)
+        prepared = self.processor.prepare(batch)
+        clock = PartitionClock(self.recent, self.watermark)
+        bound = self.processor.orphan_bound(clock, prepared)
+        expired = [t for t, at in self.waiting.items() if bound is not None and at < bound]
+        result = self.processor.process(prepared, self.states, groups=self.groups, clock=clock, waiting=expired)
         self.states.update(result.states)
         for tid, state in result.states.items():
             if state.parked:
@@ -78,7 +79,7 @@ class MemoryPipeline:
             add_into(self.fields, fields_of(inc))
             self.series.add(inc.at, inc.dims, inc.metrics)
         add_into(self.pipeline, result.pipeline)
-        self.recent, self.watermark = advance_watermark(self.recent, result.event_times, self.watermark)
+        self.recent, self.watermark = clock.recent, clock.watermark
         if self.keep_outputs:
             self.dead_letters += result.dead_letters
             self.enriched += result.enriched

@@ -84,9 +84,10 @@ def parse_window(text: str) -> str:
 # The window clock follows the bulk of a partition, not its newest record: one record dated hours or
 # years ahead (a typo, a test message, a platform clock gone wrong) must not prune every bucket and
 # make all later events late. A partition's watermark is the newest of its last RECENT event times
-# that QUORUM of them support: at least QUORUM records (itself included) within TOLERANCE before it.
-# In order, that is the newest record; a lone outlier is never the watermark, and no single record
-# moves it more than TOLERANCE past what the others say. Quorum 3 within an hour was tried first:
+# that QUORUM of them support: at least QUORUM records (itself included) within TOLERANCE before it,
+# evaluated after every record and never going back. In order, that is the newest record; a lone
+# outlier is never the watermark, and no single record moves it more than TOLERANCE past what the
+# others say. Quorum 3 within an hour was tried first:
 # on a sparse stream (3,000 tickets a year, a few records a day per partition) the clock then lagged
 # by days and the 1h and 24h windows stayed empty.
 RECENT = 9
@@ -94,14 +95,32 @@ QUORUM = 2
 TOLERANCE = 86400
 
 
-def advance_watermark(recent: list[int], times: list[int], watermark: int) -> tuple[list[int], int]:
-    """A partition's recent event times and watermark after a batch with these `times` (in offset order)."""
-    from bisect import bisect_left
+class PartitionClock:
+    """A partition's watermark, moved record by record (not once a batch): whatever the batches,
+    the clock after a record is the same, so what it decides (orphaned follow-ups, late events)
+    does not depend on where a worker, the report or a rebuild cut the stream."""
 
-    recent = (recent + times)[-RECENT:]
-    ordered = sorted(recent)
-    for i in range(len(ordered) - 1, QUORUM - 2, -1):
-        t = ordered[i]
-        if i - bisect_left(ordered, t - TOLERANCE) + 1 >= QUORUM:
-            return recent, max(watermark, t)
-    return recent, watermark
+    __slots__ = ("recent", "watermark")
+
+    def __init__(self, recent: list[int] | None = None, watermark: int = 0):
+        self.recent = list(recent or [])[-RECENT:]
+        self.watermark = watermark
+
+    def push(self, t: int) -> None:
+        r = self.recent
+        r.append(t)
+        if len(r) > RECENT:
+            del r[0]
+        best = self.watermark
+        for c in r:  # only a time past the clock can move it: the newest that QUORUM support
+            if c > best and sum(1 for o in r if c - TOLERANCE <= o <= c) >= QUORUM:
+                best = c
+        self.watermark = best
+
+
+def advance_watermark(recent: list[int], times: list[int], watermark: int) -> tuple[list[int], int]:
+    """A partition's recent event times and watermark after these `times` (in offset order)."""
+    clock = PartitionClock(recent, watermark)
+    for t in times:
+        clock.push(t)
+    return clock.recent, clock.watermark

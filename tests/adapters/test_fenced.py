@@ -106,6 +106,22 @@ def test_a_hole_the_consumer_did_not_step_over_is_read_back_and_a_real_gap_is_co
     assert store.pipeline_counters()["gap"] == 1
 
 
+def test_a_span_read_back_holds_redis_for_at_most_apply_max_records_a_call(store):
+    """A rebuild reads chunks of thousands of records; each Lua call (which blocks Redis for live
+    workers) takes at most `apply_max` of them, and the counts are those of one big call."""
+    records = {o: ev(f"T{o}", f"2024-05-01T{10 + o // 60:02d}:{o % 60:02d}:00") for o in range(250)}
+    calls = []
+    c = FencedCounter(store, Processor("k", FixedPredictor(), repeat_rules=None, clock=lambda: 1_800_000_000),
+                      reader=_Reader(records), apply_max=100)
+    real_apply = store.apply
+    store.apply = lambda fence, view, offsets, *a, **k: (calls.append(len(offsets)), real_apply(fence, view, offsets, *a, **k))
+    got = c.count_span("raw", 0, 0, 250)
+    assert calls == [100, 100, 50]
+    assert (got.records, got.batches) == (250, 3)
+    assert store.all_time()["all||tickets"] == 250
+    assert store.fence_offset("raw:0") == 249
+
+
 def test_field_values_with_json_and_separator_characters_survive_the_apply(store):
     """The batch travels to Lua as one JSON document: quotes, backslashes, the old blob separators
     and non-BMP characters in a value are counted under exactly that value."""

@@ -96,3 +96,43 @@ def test_a_follow_up_unmatched_past_the_horizon_is_orphaned_and_dead_lettered_wi
     import base64
     assert base64.b64decode(letter[0]["original_b64"]) == replied
     assert rep["records"] == rep["events_counted"] + rep["rejected"] + rep["parked"]
+
+
+def late_creations(seed: int) -> list[bytes]:
+    """Replies parked for 10–50 days before their ticket's creation (or forever), among daily
+    intake that moves the clock: some creations beat the orphan horizon (30 days), some do not."""
+    rnd = random.Random(seed)
+    base = 1_704_067_200  # 2024-01-01
+    iso = lambda t: __import__("datetime").datetime.utcfromtimestamp(t).strftime("%Y-%m-%dT%H:%M:%S")
+    events = []
+    for i in range(120):  # intake: a few tickets a day for 120 days
+        t = base + i * 86400 + rnd.randrange(3600)
+        events.append((t, {"ticket_id": f"D{i}", "event": "created", "event_time": iso(t), "received_at": iso(t),
+                           "channel": "电话", "category": "城市管理", "district": "南城", "content": "噪音扰民"}))
+    for i in range(12):
+        tr = base + rnd.randrange(40) * 86400 + rnd.randrange(86400)
+        events.append((tr, {"ticket_id": f"R{i}", "event": "replied", "event_time": iso(tr), "replied_at": iso(tr),
+                            "reply": "已收悉"}))
+        if i % 4:  # the creation is written later, when the intake system catches up
+            tc = tr + rnd.randrange(10, 50) * 86400 + rnd.randrange(86400)
+            events.append((tc, {"ticket_id": f"R{i}", "event": "created", "event_time": iso(tr - 3600),
+                                "received_at": iso(tr - 3600), "channel": "电话", "category": "城市管理",
+                                "district": "南城", "content": "路灯不亮"}))
+    events.sort(key=lambda e: e[0])  # in arrival order
+    return [json.dumps(d, ensure_ascii=False).encode() for _, d in events]
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), sizes=st.lists(st.integers(1, 60), min_size=2, max_size=3))
+def test_what_is_orphaned_does_not_depend_on_where_batches_begin(seed, sizes):
+    records = late_creations(seed)
+    seen = []
+    for size in sizes + [len(records)]:
+        pipe = MemoryPipeline(proc()).feed(records, batch_size=size)
+        rep = pipe.report()
+        rep.pop("source")
+        letters = sorted((d["reason"], d["ticket_id"]) for _, d in pipe.dead_letters)
+        seen.append((size, rep["orphaned"], rep["parked"], letters, rep))
+    first = seen[0]
+    for other in seen[1:]:
+        assert other[1:] == first[1:], (first[:4], other[:4])

@@ -37,9 +37,11 @@ class KafkaSpanReader:
 
     The end of a stretch is found by position, not `end_offsets` (wrong on the embedded broker)."""
 
-    def __init__(self, settings: Settings, chunk: int = 5000, stall_s: float = 120.0):
+    def __init__(self, settings: Settings, chunk: int = 5000, stall_s: float = 120.0,
+                 chunk_bytes: int = 8 * 1024 * 1024):
         self.settings = settings
         self.chunk = chunk
+        self.chunk_bytes = chunk_bytes  # members-topic messages run to ~200 KB: bound a chunk's memory too
         self.stall_s = stall_s
         self._consumer = None
 
@@ -60,6 +62,7 @@ class KafkaSpanReader:
         consumer.seek(tp, start)
         last = time.monotonic()
         chunk: list[tuple[int, bytes]] = []
+        size = 0
         while True:
             polled = consumer.poll(timeout_ms=500, max_records=self.chunk).get(tp, [])
             if polled:
@@ -68,9 +71,10 @@ class KafkaSpanReader:
                 if m.offset >= end:
                     break
                 chunk.append((m.offset, m.value or b""))
-                if len(chunk) >= self.chunk:
+                size += len(m.value or b"")
+                if len(chunk) >= self.chunk or size >= self.chunk_bytes:
                     yield chunk
-                    chunk = []
+                    chunk, size = [], 0
             # Only the position ends a stretch: `end` always exists (a batch's first offset, a fence
             # + 1, a high watermark), and a high watermark remembered from an earlier read of the
             # same partition would end it too early.

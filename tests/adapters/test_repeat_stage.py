@@ -141,3 +141,30 @@ def test_a_member_record_that_is_not_one_is_dead_lettered_not_counted(store):
     # stage's own records are where its producer's bugs would show)
     assert pipe["members|joined"] == 1 and pipe["members|bad"] == len(bad) + 2
     assert store.fences_of([f"{MEMBERS}:0"]) == {f"{MEMBERS}:0": 4}
+
+
+def test_a_members_span_read_back_is_applied_a_message_a_call(store):
+    """A rebuild reads the members topic back in chunks of thousands of messages, each holding up to
+    MAX_PER_MESSAGE memberships: one Lua call (which blocks Redis for the live workers) takes the
+    memberships of about `apply_max` records, not `apply_max` messages."""
+    raws = tickets(600, seed=9)
+    sink = Sink(partitions=1)
+    FencedCounter(store, Processor("k", FixedPredictor(), clock=CLOCK, repeat_members=True), outputs=sink,
+                  members_topic=MEMBERS, member_processor=MemberProcessor(30)).count(
+        [PartitionBatch(RAW, 0, list(range(len(raws))), raws)])
+    messages = dict(enumerate(sink.messages[0]))
+    assert len(messages) >= 2
+
+    class Reader:
+        def read(self, topic, partition, start, end):
+            yield [(o, messages[o]) for o in range(start, end)]
+
+    counter = FencedCounter(store, Processor("k", FixedPredictor(), clock=CLOCK, repeat_members=True),
+                            reader=Reader(), members_topic=MEMBERS, member_processor=MemberProcessor(30))
+    calls = []
+    real_apply = store.apply
+    store.apply = lambda fence, view, offsets, *a, **k: (calls.append(len(offsets)), real_apply(fence, view, offsets, *a, **k))
+    got = counter.count_span(MEMBERS, 0, 0, len(messages))
+    assert calls == [1] * len(messages)
+    assert got.records == len(messages)
+    assert store.pipeline_counters()["members|joined"] == len(sink.members)

@@ -112,6 +112,16 @@ class PartitionClock:
         if len(r) > RECENT:
             del r[0]
         best = self.watermark
+        if t <= best - TOLERANCE:
+            return  # it supports no time past the clock, and is none itself
+        if t >= max(r):
+            # The newest time (the common case, in order): it can only support itself, so the
+            # clock moves to it when QUORUM of the recent times lie within TOLERANCE before it.
+            if t > best:
+                lo = t - TOLERANCE
+                if (QUORUM == 2 and len(r) > 1 and r[-2] >= lo) or sum(o >= lo for o in r) >= QUORUM:
+                    self.watermark = t
+            return
         for c in r:  # only a time past the clock can move it: the newest that QUORUM support
             if c > best and sum(1 for o in r if c - TOLERANCE <= o <= c) >= QUORUM:
                 best = c

@@ -3,12 +3,13 @@ on the blind part beside the hand-written rules.
 
 ``python -m streams.text.evaluate_reply [--save streams/text/data/reply_model.npz]``:
 
-1. agreement of the two independent labellings (100 replies): raw agreement and Cohen's kappa
-   — the ceiling any classifier can be expected to reach;
+1. agreement of the independent labellings (a/b: 100 replies of the first rounds; c/d: the 1,267 of
+   the third, each read twice): raw agreement and Cohen's kappa — what a careful reader reaches;
 2. 5-fold CV on the train part (settings grid below; featurisers fitted inside each fold);
 3. the best setting by CV macro-F1 is trained on the whole train part;
 4. blind part (never used for a choice): macro-F1 with bootstrap interval, per-class F1, for the
-   model and for the rules.
+   model, the rules and (``--previous``) a model saved before; also by part of the blind set (the
+   third round's replies had never been scored).
 
 The gold file holds ids and labels only; texts are read from the shared tipdm2020 data.
 """
@@ -113,18 +114,22 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="reply type: CV on the train part, one look at the blind part")
     ap.add_argument("--replies", help="messages_with_replies.jsonl (default: the shared tipdm2020 copy)")
     ap.add_argument("--save", help="write the final model here (the shipped one: streams/text/data/reply_model.npz)")
+    ap.add_argument("--previous", help="also score this saved model on the blind part (the one shipped before)")
     args = ap.parse_args(argv)
 
     gold = load_reply_labels()
     texts = load_texts([g["id"] for g in gold], args.replies)
-    double = [g for g in gold if "label_a" in g]
-    a, b = [g["label_a"] for g in double], [g["label_b"] for g in double]
-    agree = sum(x == y for x, y in zip(a, b)) / len(double)
-    print(f"## agreement of two independent labellings ({len(double)} replies): raw {agree:.3f}, "
-          f"Cohen's kappa {cohen_kappa(a, b):.3f}; the {sum(x != y for x, y in zip(a, b))} disagreements adjudicated")
-    for name, other in (("labeller A", a), ("labeller B", b)):
-        rep = classification_report([g["label"] for g in double], other, labels=list(REPLY_TYPES))
-        print(f"   {name} vs adjudicated: macro-F1 {rep['macro_f1']:.3f} ({_per_class(rep)})")
+    for first, second in (("a", "b"), ("c", "d")):
+        double = [g for g in gold if f"label_{first}" in g]
+        if not double:
+            continue
+        a, b = [g[f"label_{first}"] for g in double], [g[f"label_{second}"] for g in double]
+        agree = sum(x == y for x, y in zip(a, b)) / len(double)
+        print(f"## agreement of two independent labellings {first}/{second} ({len(double)} replies): raw {agree:.3f}, "
+              f"Cohen's kappa {cohen_kappa(a, b):.3f}; the {sum(x != y for x, y in zip(a, b))} disagreements adjudicated")
+        for name, other in ((f"labeller {first.upper()}", a), (f"labeller {second.upper()}", b)):
+            rep = classification_report([g["label"] for g in double], other, labels=list(REPLY_TYPES))
+            print(f"   {name} vs adjudicated: macro-F1 {rep['macro_f1']:.3f} ({_per_class(rep)})")
 
     train = [g for g in gold if g["split"] == "train"]
     blind = [g for g in gold if g["split"] == "blind"]
@@ -165,11 +170,19 @@ def main(argv: list[str] | None = None) -> int:
     pr = np.array([REPLY_TYPES.index(v) for v in preds["rules"]])
     lo, hi = paired_bootstrap_ci(yb, pm, pr, 4)
     print(f"\nlearned model minus rules, macro-F1 (paired bootstrap 95%): [{lo:.3f}, {hi:.3f}]")
-    fresh = [i for i, g in enumerate(blind) if g["source"] != "gold"]
-    print(f"\nblind replies the rules were not written against (source != gold, n={len(fresh)}):")
-    for name, pred in preds.items():
-        rep = classification_report([b_labels[i] for i in fresh], [pred[i] for i in fresh], labels=list(REPLY_TYPES))
-        print(f"  {name}: macro-F1 {rep['macro_f1']:.4f} ({_per_class(rep)})")
+    if args.previous:  # the model shipped before this run, on the same blind rows
+        preds[f"previous model ({args.previous})"] = [p.reply_type for p in ReplyModel.load(args.previous).predict(b_texts)]
+    parts = {"the rules were not written against (source != gold)": lambda g: g["source"] != "gold",
+             "labelled in the third round (sources c, cd; never scored before)": lambda g: g["source"].startswith("c"),
+             "of the first two rounds (scored twice before)": lambda g: not g["source"].startswith("c")}
+    for title, keep in parts.items():
+        idx = [i for i, g in enumerate(blind) if keep(g)]
+        yi = np.array([yb[i] for i in idx])
+        print(f"\nblind replies {title}, n={len(idx)}:")
+        for name, pred in preds.items():
+            rep = classification_report([b_labels[i] for i in idx], [pred[i] for i in idx], labels=list(REPLY_TYPES))
+            ci = bootstrap_ci(yi, np.array([REPLY_TYPES.index(pred[i]) for i in idx]), 4)
+            print(f"  {name}: macro-F1 {rep['macro_f1']:.4f} [{ci[0]:.3f}, {ci[1]:.3f}] ({_per_class(rep)})")
     print("\nlearned model, blind part:\n" + format_report(
         classification_report(b_labels, preds["learned model"], labels=list(REPLY_TYPES))))
     return 0

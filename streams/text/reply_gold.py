@@ -7,6 +7,10 @@ blind after the rules), ``a`` / ``b`` (two labellers, 550 replies each read by o
 ``ab`` (100 replies both labelled independently and agreed) and ``adjudicated`` (the 9 of those
 100 where they disagreed, decided by a third reading against the definitions in docs/text.md);
 those 100 rows also keep both labellings as ``label_a`` / ``label_b`` (agreement 0.91, kappa 0.855).
+Third round (the remaining 1,267 replies, so every reply of the file is labelled): each read twice,
+independently (``label_c``, ``label_d``; different labellers, each against the definitions in
+docs/text.md), ``cd`` where the two agreed and ``cd-adjudicated`` where they did not (279, decided by
+a third reading that saw the two labels but not who gave them).
 
 Split: ``blind`` when the SHA-256 of ``reply-split-v1:<id>`` is 0 mod 4 — a quarter, fixed by the
 id alone and decided before any model saw the labels.  No choice (features, C, thresholds) is

@@ -86,9 +86,9 @@ def test_learned_model_on_the_blind_part(tipdm):
 
     report = evaluate_reply(split="blind", replies_path=tipdm("messages_with_replies.jsonl"))
     rules = evaluate_reply(classify_reply_rules, split="blind", replies_path=tipdm("messages_with_replies.jsonl"))
-    assert report["n"] == 348
-    # 0.755 measured on the blind part (no choice made on it; rules 0.729); the assert sits
-    # 0.035 below.  The data and the shipped model are fixed, so the comparison is deterministic.
+    assert report["n"] == 665
+    # 0.748 measured on the blind part (no choice made on it; rules 0.705); the assert sits
+    # 0.03 below.  The data and the shipped model are fixed, so the comparison is deterministic.
     assert report["macro_f1"] >= 0.72, report["per_class"]
     assert report["macro_f1"] > rules["macro_f1"]
 

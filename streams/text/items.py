@@ -201,9 +201,28 @@ class _CharFeaturizer:
         X.data = (1.0 + np.log(X.data)) * self.idf[X.indices]
         return l2(X)
 
+    # Characters featurised at once: each costs ~max_n uint64 codes plus their sort, so 2,000 real
+    # replies in one go (~720k characters) peaked at +221 MB in a worker; 64k characters ~20 MB,
+    # as fast (3,327 vs 3,334 replies/s in chunks of 256 vs all at once).
+    SCORE_CHUNK_CHARS = 64_000
+
     def scores(self, texts: list[str], weights):
         """TF-IDF (sublinear, l2) of each text times ``weights`` (n_features, k), without building
-        a sparse matrix: for one text at a time (the worker) ~10x cheaper than transform + @."""
+        a sparse matrix: for one text at a time (the worker) ~10x cheaper than transform + @.
+        Long batches are scored in chunks of about SCORE_CHUNK_CHARS characters (memory)."""
+        import numpy as np
+
+        start, size, parts = 0, 0, []
+        for i, t in enumerate(texts):
+            size += len(t) + 1
+            if size >= self.SCORE_CHUNK_CHARS:
+                parts.append(self._scores(texts[start:i + 1], weights))
+                start, size = i + 1, 0
+        if start < len(texts) or not parts:
+            parts.append(self._scores(texts[start:], weights))
+        return parts[0] if len(parts) == 1 else np.vstack(parts)
+
+    def _scores(self, texts: list[str], weights):
         import numpy as np
 
         n_docs = len(texts)

@@ -133,3 +133,19 @@ def test_masking_matches_equal_reference_on_generated_text(text):
 def test_masking_matches_equal_reference_on_real_texts(real_texts):
     for text in real_texts:
         assert list(masking._iter_matches(text)) == reference_matches(text)
+
+
+@settings(max_examples=40, deadline=None)
+@given(texts=st.lists(st.text(alphabet="现场核实根据规定第三条已收悉处理。，ab1", max_size=40), min_size=1, max_size=30),
+       chunk=st.integers(1, 120))
+def test_char_scores_in_chunks_equal_one_text_at_a_time(texts, chunk):
+    """Featurising a long batch in chunks (bounded memory) gives each text the scores it gets alone."""
+    import numpy as np
+
+    from streams.text.items import fit_char_featurizer
+
+    char = fit_char_featurizer(["现场核实根据规定", "第三条已收悉处理", "现场处理。已收悉", "ab1现场"] * 2, max_n=3)
+    weights = np.random.default_rng(0).normal(size=(char.n_features, 2))
+    alone = np.vstack([char.scores([t], weights) for t in texts])
+    char.SCORE_CHUNK_CHARS = chunk
+    assert np.allclose(char.scores(texts, weights), alone)

@@ -95,18 +95,80 @@ _EXPLAIN_WEAK = [
 
 
 def _rx(patterns: list[str]) -> re.Pattern:
-    return re.compile("|".join(f"(?:{p})" for p in patterns))
+    return _first_char_gate(re.compile("|".join(f"(?:{p})" for p in patterns)))
+
+
+# Python's regex engine skips ahead quickly only for a pattern whose first item is a literal or a
+# class; these alternations open with groups and lookbehinds, so every position of a reply tried
+# every alternative (the four cue patterns: ~100 µs of a 360-character reply, a fifth of the
+# real-text report). A lookahead for the characters a match can begin with, derived from the parsed
+# pattern, changes no match and lets most positions fail at once (on-site strong 36 -> 7 µs).
+def _first_char_gate(rx: re.Pattern) -> re.Pattern:
+    import re._constants as c
+    import re._parser as parser
+
+    categories = {c.CATEGORY_DIGIT: r"\d", c.CATEGORY_NOT_DIGIT: r"\D", c.CATEGORY_SPACE: r"\s",
+                  c.CATEGORY_NOT_SPACE: r"\S", c.CATEGORY_WORD: r"\w", c.CATEGORY_NOT_WORD: r"\W"}
+
+    def seq(items) -> tuple[set[str] | None, bool]:
+        """(class fragments a match of `items` can begin with, or None: anything; can it be empty)"""
+        out: set[str] = set()
+        for op, av in items:
+            first, empty = one(op, av)
+            if first is None:
+                return None, False
+            out |= first
+            if not empty:
+                return out, False
+        return out, True
+
+    def one(op, av) -> tuple[set[str] | None, bool]:
+        if op is c.LITERAL:
+            return {re.escape(chr(av))}, False
+        if op is c.IN:
+            out = set()
+            for o, a in av:
+                if o is c.LITERAL:
+                    out.add(re.escape(chr(a)))
+                elif o is c.RANGE:
+                    out.add(f"{re.escape(chr(a[0]))}-{re.escape(chr(a[1]))}")
+                elif o is c.CATEGORY and a in categories:
+                    out.add(categories[a])
+                else:  # a negated class, or anything unexpected: no gate
+                    return None, False
+            return out, False
+        if op is c.BRANCH:
+            out, empty = set(), False
+            for branch in av[1]:
+                first, e = seq(branch.data)
+                if first is None:
+                    return None, False
+                out, empty = out | first, empty or e
+            return out, empty
+        if op is c.SUBPATTERN:
+            return seq(av[3].data)
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+            first, empty = seq(av[2].data)
+            return (None, False) if first is None else (first, av[0] == 0 or empty)
+        if op in (c.ASSERT, c.ASSERT_NOT, c.AT):  # zero-width: the next item begins the match
+            return set(), True
+        return None, False
+
+    first, empty = seq(parser.parse(rx.pattern, rx.flags).data)
+    if first is None or empty:
+        return rx
+    return re.compile(f"(?=[{''.join(sorted(first))}])(?:{rx.pattern})", rx.flags)
 
 
 _ON_S, _ON_W = _rx(_ONSITE_STRONG), _rx(_ONSITE_WEAK)
 _EX_S, _EX_W = _rx(_EXPLAIN_STRONG), _rx(_EXPLAIN_WEAK)
 
 # Boilerplate that must not count as a cue: transfers, acknowledgements, sign-offs.
-_BOILER = re.compile(
+_BOILER = _first_char_gate(re.compile(
     r"(?:已|已经|现)?(?:转|转交|转至|交由|交办|移交|批转)[^,;!?。，；！？]{0,40}(?:调查|核实|核处|处理|办理|办复|答复|反馈|处置)[^,;!?。，；！？]{0,20}"
     r"|(?:留言|来信|来邮|信件|帖文?|问题|情况)[^,;!?。，；！？]{0,6}(?:已)?(?:收悉|获悉|阅悉|收到)"
     r"|如有(?:相关)?情况将及时(?:反馈|回复)"
-)
+))
 
 # Whole-token cues (jieba) that regexes would match too loosely as substrings.
 _ONSITE_TOKENS = frozenset({"走访", "约谈", "踏勘", "查勘", "蹲守", "出警"})

@@ -149,3 +149,48 @@ def test_char_scores_in_chunks_equal_one_text_at_a_time(texts, chunk):
     alone = np.vstack([char.scores([t], weights) for t in texts])
     char.SCORE_CHUNK_CHARS = chunk
     assert np.allclose(char.scores(texts, weights), alone)
+
+
+def _ungated():
+    from streams.text import reply_rules as rr
+
+    plain = lambda pats: re.compile("|".join(f"(?:{p})" for p in pats))  # noqa: E731
+    return {"_ON_S": plain(rr._ONSITE_STRONG), "_ON_W": plain(rr._ONSITE_WEAK), "_EX_S": plain(rr._EXPLAIN_STRONG),
+            "_EX_W": plain(rr._EXPLAIN_WEAK), "_BOILER": re.compile(rr._BOILER.pattern.split(")(?:", 1)[1][:-1])}
+
+
+def _cue_fragments() -> list[str]:
+    """The words the patterns are made of, single characters of them, and what sits around them."""
+    from streams.text import reply_rules as rr
+
+    pats = rr._ONSITE_STRONG + rr._ONSITE_WEAK + rr._EXPLAIN_STRONG + rr._EXPLAIN_WEAK + [rr._BOILER.pattern]
+    words = {w for p in pats for w in re.findall(r"[\u3400-\u9fff]+", p)}
+    chars = {ch for w in words for ch in w}
+    return sorted(words | chars) + list("0123456789 ,.;()[]《》〔〕【】（）٣") + ["2019", "〔2019〕", "《条例》"]  # ٣: \d, not ASCII
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=st.lists(st.sampled_from(_cue_fragments()), max_size=14).map("".join))
+def test_gated_cue_patterns_match_exactly_what_the_plain_ones_match(text):
+    """The reply rules' patterns carry a lookahead for the characters a match can begin with (speed);
+    on any text they find the same matches at the same places as the plain alternations."""
+    from streams.text import reply_rules as rr
+
+    for name, plain in _ungated().items():
+        gated = getattr(rr, name)
+        assert gated.pattern != plain.pattern  # the gate is there
+        assert [(m.start(), m.group(0)) for m in gated.finditer(text)] == \
+               [(m.start(), m.group(0)) for m in plain.finditer(text)], name
+
+
+def test_gated_cue_patterns_on_real_texts(real_texts):
+    from streams.text import reply_rules as rr
+
+    for name, plain in _ungated().items():
+        gated = getattr(rr, name)
+        found = 0
+        for t in real_texts:
+            got = [(m.start(), m.group(0)) for m in gated.finditer(t)]
+            assert got == [(m.start(), m.group(0)) for m in plain.finditer(t)], (name, t[:80])
+            found += len(got)
+        assert found > 50, name

@@ -699,7 +699,7 @@ class LexiconClassifier:
         self.low_confidence_below = low_confidence_below
         # One alternation, longest keywords first (leftmost-longest wins at each position):
         # one C-level scan per text instead of one str.count per keyword.
-        self._rx = re.compile("|".join(re.escape(w) for w, _, _ in self.keywords))
+        self._rx = re.compile(_first_char_groups([w for w, _, _ in self.keywords]))
         self._kw: dict[str, list[tuple[str, float]]] = {}
         for w, item, weight in self.keywords:
             self._kw.setdefault(w, []).append((item, weight))
@@ -746,6 +746,17 @@ class LexiconClassifier:
 
     def predict_labels(self, items: Iterable) -> list[str]:
         return [p.label for p in self.predict(items)]
+
+
+def _first_char_groups(words: list[str]) -> str:
+    """``"|".join(map(re.escape, words))``, grouped by first character: the engine tried every
+    keyword at every position that starts one; grouped, only those sharing that character. At a
+    position only one group can match, and inside it the words keep their order, so the match
+    found is the same (leftmost, first in `words`)."""
+    groups: dict[str, list[str]] = {}
+    for w in words:
+        groups.setdefault(w[0], []).append(re.escape(w[1:]))
+    return "|".join(f"{re.escape(ch)}(?:{'|'.join(rests)})" for ch, rests in groups.items())
 
 
 def load_classifier(path: str | Path | None):

@@ -194,3 +194,23 @@ def test_gated_cue_patterns_on_real_texts(real_texts):
             assert got == [(m.start(), m.group(0)) for m in plain.finditer(t)], (name, t[:80])
             found += len(got)
         assert found > 50, name
+
+
+def _keywords() -> list[str]:
+    from streams.text.items import LexiconClassifier
+
+    return [w for w, _, _ in LexiconClassifier().keywords]
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.lists(st.one_of(st.sampled_from(_keywords()), st.sampled_from(sorted({c for w in _keywords() for c in w})),
+                               st.sampled_from(list("，。 的了是在"))), max_size=20).map("".join))
+def test_lexicon_pattern_grouped_by_first_character_finds_what_the_plain_alternation_finds(text):
+    from streams.text.items import LexiconClassifier
+
+    words = _keywords()
+    plain = re.compile("|".join(re.escape(w) for w in words))
+    grouped = LexiconClassifier()._rx
+    assert grouped.pattern != plain.pattern
+    assert [(m.start(), m.group(0)) for m in grouped.finditer(text)] == \
+           [(m.start(), m.group(0)) for m in plain.finditer(text)]

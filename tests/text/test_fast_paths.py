@@ -214,3 +214,32 @@ def test_lexicon_pattern_grouped_by_first_character_finds_what_the_plain_alterna
     assert grouped.pattern != plain.pattern
     assert [(m.start(), m.group(0)) for m in grouped.finditer(text)] == \
            [(m.start(), m.group(0)) for m in plain.finditer(text)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(vocab=st.sets(st.integers(1, 2**63 - 1), max_size=300), probes=st.lists(st.integers(1, 2**63 - 1), max_size=200),
+       pick=st.lists(st.integers(0, 10_000), max_size=200))
+def test_code_table_lookup_equals_a_dict(vocab, probes, pick):
+    """The vectorised open-addressing table finds what a dict finds, collisions and misses included."""
+    import numpy as np
+
+    from streams.text.items import _CodeTable
+
+    codes = sorted(vocab)
+    table = _CodeTable(codes, list(range(len(codes))))
+    asked = probes + ([codes[i % len(codes)] for i in pick] if codes else [])
+    ref = {c: i for i, c in enumerate(codes)}
+    got = table.lookup(np.array(asked, dtype=np.uint64)) if asked else np.zeros(0, dtype=np.int64)
+    assert got.tolist() == [ref.get(c, -1) for c in asked]
+
+
+def test_char_scores_equal_the_sparse_tfidf_times_weights(real_texts):
+    """The sort-and-count scoring path gives transform(texts) @ weights on real texts."""
+    import numpy as np
+
+    from streams.text.items import fit_char_featurizer
+
+    texts = real_texts[:300]
+    char = fit_char_featurizer(texts[:150], max_n=3, max_features=5_000)
+    weights = np.random.default_rng(1).normal(size=(char.n_features, 3))
+    assert np.allclose(char.scores(texts, weights), char.transform(texts) @ weights)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-from streams.core.counting import TicketState, add_into, fields_of
+from streams.core.counting import FieldTotals, TicketState, add_into
 from streams.core.monitors import MonitorSeries
 from streams.core.pipeline import BatchResult, Processor
 from streams.core.summary import summarize
@@ -75,9 +75,12 @@ class MemoryPipeline:
             else:
                 self.waiting.pop(tid, None)
         self.groups.update(result.groups)
+        totals = FieldTotals()  # summed per (dimension, value) first: a field string per sum, not per increment
         for inc in result.increments:
-            add_into(self.fields, fields_of(inc))
+            totals.add(inc.dims, inc.metrics)
             self.series.add(inc.at, inc.dims, inc.metrics)
+        flat = totals.flat()
+        add_into(self.fields, dict(zip(flat[::2], flat[1::2])))
         add_into(self.pipeline, result.pipeline)
         self.recent, self.watermark = clock.recent, clock.watermark
         if self.keep_outputs:

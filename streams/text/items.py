@@ -89,7 +89,7 @@ class _CodeTable:
         self.mask = np.uint64((1 << bits) - 1)
         self.shift = np.uint64(64 - bits)
         self.keys = np.zeros(1 << bits, dtype=np.uint64)
-        self.vals = np.full(1 << bits, -1, dtype=np.int64)
+        self.vals = np.full(1 << bits, -1, dtype=np.int32)  # feature ids: half the cache of int64
         slot = self._slot(codes)
         pending = np.arange(len(codes))
         while len(pending):  # insert in rounds: first claimant of each free slot wins
@@ -121,7 +121,8 @@ class _CodeTable:
         slot = self._slot(codes)
         k = self.keys[slot]
         hit = k == codes
-        res = np.where(hit, self.vals[slot], -1)
+        res = np.full(len(codes), -1, dtype=np.int64)
+        res[hit] = self.vals[slot[hit]]
         active = np.flatnonzero(~hit & (k != 0))
         while len(active):
             s = (slot[active] + np.uint64(1)) & self.mask

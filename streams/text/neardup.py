@@ -39,6 +39,11 @@ _MASK64 = (1 << 64) - 1
 # Letters of the Basic Multilingual Plane (CJK, Latin ...): spaces, digits, punctuation and symbols
 # are dropped.  A lookup table instead of a regex: 4x faster on 370-character complaints.
 _LETTER = np.array([chr(i).isalpha() for i in range(0x10000)], dtype=bool)
+# Kept or dropped, by code point, over all of Unicode (1.1 MB): characters beyond the BMP are kept.
+# Full-width Latin letters are letters before folding as after, so the filter comes first and the
+# fold (rare) after: 9.6 -> 4.4 us a tipdm text.
+_KEEP = np.ones(0x110000, dtype=bool)
+_KEEP[:0x10000] = _LETTER
 
 
 def _constants(n: int, seed: int) -> np.ndarray:
@@ -65,8 +70,10 @@ def _letters(text: str | None) -> np.ndarray:
     if "[" in text:
         text = _PLACEHOLDER.sub("", text)
     cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    cps = np.where((cps >= 0xFF01) & (cps <= 0xFF5E), cps - 0xFEE0, cps)
-    return cps[np.where(cps < 0x10000, _LETTER[np.minimum(cps, 0xFFFF)], True)]
+    cps = cps[_KEEP[cps]]
+    if len(cps) and cps.max() >= 0xFF21:  # full-width Latin letters (U+FF21-FF5A) -> ASCII
+        cps = np.where((cps >= 0xFF21) & (cps <= 0xFF5A), cps - 0xFEE0, cps)
+    return cps
 
 
 def normalise(text: str | None) -> str:

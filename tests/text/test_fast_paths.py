@@ -243,3 +243,29 @@ def test_char_scores_equal_the_sparse_tfidf_times_weights(real_texts):
     char = fit_char_featurizer(texts[:150], max_n=3, max_features=5_000)
     weights = np.random.default_rng(1).normal(size=(char.n_features, 3))
     assert np.allclose(char.scores(texts, weights), char.transform(texts) @ weights)
+
+
+def _letters_reference(text: str) -> list[int]:
+    """neardup's letters, by definition: full-width forms folded, then letters and non-BMP kept."""
+    out = []
+    for ch in text:
+        c = ord(ch) - 0xFEE0 if 0xFF01 <= ord(ch) <= 0xFF5E else ord(ch)
+        if c >= 0x10000 or chr(c).isalpha():
+            out.append(c)
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60)
+       | st.text(alphabet="ＡＢｚ１！　a𠀀b中文[手机号]", max_size=30))
+def test_neardup_letters_equal_their_definition(text):
+    from streams.text.neardup import _PLACEHOLDER, _letters
+
+    assert _letters(text).tolist() == _letters_reference(_PLACEHOLDER.sub("", text))
+
+
+def test_neardup_letters_of_every_bmp_character():
+    from streams.text.neardup import _letters
+
+    text = "".join(chr(i) for i in range(0x10000) if not 0xD800 <= i < 0xE000 and chr(i) not in "[]")
+    assert _letters(text).tolist() == _letters_reference(text)

@@ -205,6 +205,9 @@ for _k, _v in _FOLD.items():
 _START = re.compile(r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9]|(?<![0-9¥￥$])[0-9+(]")
 
 
+_LEAD = 2  # characters of a number before its first digit: "(+" of "(+86) 138 1234 5678"
+
+
 def _fold(text: str) -> str:
     folded = text.translate(_FOLD_TABLE)
     if "%" in folded:
@@ -219,12 +222,29 @@ def _iter_matches(text: str):
     if "@" not in text and "＠" not in text and not _PRECHECK.search(text):
         return
     folded = _fold(text)
-    start, match = _START.search, _PATTERN.match
+    start, match, pre = _START.search, _PATTERN.match, _PRECHECK.search
+    # Without an "@" only numbers can match, and every number has 7 digits, each within 7 separator
+    # characters of the next, its first digit at most _LEAD characters into it ("(+86) 138…"): a
+    # pre-check hit begins at or before its first digit. So a candidate more than _LEAD characters
+    # before the next pre-check hit starts nothing, and the scan jumps there. Real texts that pass
+    # the pre-check hold ~18 candidates each (dates: 2019年11月5日), most of them far from any hit.
+    numbers_only = "@" not in folded
+    hit = -1
     pos = 0
     while (c := start(folded, pos)) is not None:
-        m = match(folded, c.start())
+        cs = c.start()
+        if numbers_only:
+            if hit < cs:
+                h = pre(folded, cs)
+                if h is None:
+                    return
+                hit = h.start()
+            if cs + _LEAD < hit:
+                pos = hit - _LEAD
+                continue
+        m = match(folded, cs)
         if m is None:
-            pos = c.start() + 1
+            pos = cs + 1
             continue
         pos = m.end()  # every alternative consumes characters: no empty match
         group = m.lastgroup

@@ -4,7 +4,8 @@
 -- One EVALSHA with a blob costs redis-py far less than a pipeline of thousands of HGETs.
 -- Every key shares the partition's hash tag (one slot of a Redis Cluster).
 -- KEYS: the partition's part hash. ARGV: prefix, blob of records "hash_suffix \31 field" separated
--- by \30, orphan horizon (s), the batch's newest event time
+-- by \30, orphan horizon (s), the batch's newest event time, at most how many waiting tickets to
+-- read (the caller reads again with a larger limit when this one is reached: it needs all of them)
 local part = KEYS[1]
 local p = ARGV[1] .. ':'
 local got = redis.call('HMGET', part, 'hwm', 'wm', 'pwm')
@@ -17,7 +18,7 @@ if pwm ~= '' then
   if wm and wm > bound then bound = wm end
 end
 if bound > 0 then
-  waiting = redis.call('ZRANGEBYSCORE', p .. 'wait', '-inf', '(' .. (bound - tonumber(ARGV[3])), 'LIMIT', 0, 500)
+  waiting = redis.call('ZRANGEBYSCORE', p .. 'wait', '-inf', '(' .. (bound - tonumber(ARGV[3])), 'LIMIT', 0, tonumber(ARGV[5]))
 end
 local out = {got[1] or '', got[2] or '', pwm, table.concat(waiting, '\30')}
 local function get(rec)

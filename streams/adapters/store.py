@@ -52,6 +52,9 @@ RS, US = "\x1e", "\x1f"  # record and unit separators of the Lua call's blobs
 if any(r.dimensions is not None for r in RESOLUTIONS if r.retention == MAX_RETENTION):
     raise ImportError("the longest-kept bucket resolution must keep every dimension (see CounterStore.encode_batch)")
 _LUA = resources.files("streams.adapters").joinpath("apply_batch.lua").read_text()
+# Waiting tickets (parked follow-ups the batch may orphan) read with a batch: a first bound on
+# one read's size; more are read when there are more.
+WAITING_READ = 500
 _READ_LUA = resources.files("streams.adapters").joinpath("read_batch.lua").read_text()
 
 
@@ -237,8 +240,16 @@ class CounterStore:
         ids = list(ticket_ids)
         keys = list(group_keys)
         blob = RS.join([f"{state_shard(t)}{US}{t}" for t in ids] + [f"{group_shard(k)}{US}{k}" for k in keys])
-        out = [v or None for v in self._read(keys=[self.pk(fence, "part")],
-                                             args=[self.prefix(fence), blob, orphan_horizon_s, newest])]
+        limit = WAITING_READ
+        while True:
+            out = [v or None for v in self._read(keys=[self.pk(fence, "part")],
+                                                 args=[self.prefix(fence), blob, orphan_horizon_s, newest, limit])]
+            if (out[3] or "").count(RS) + 1 < limit:
+                break
+            # As many waiting tickets as asked for: there may be more, and the batch must orphan
+            # every one the report would (a partition silent for a month, a replay of replies
+            # whose tickets never came). Read again with room for all (rare; reads change nothing).
+            limit *= 8
         hwm = int(out[0]) if out[0] is not None else -1
         wm = int(out[1] or 0)
         pwm, _, recent = (out[2] or "0|").partition("|")

@@ -159,3 +159,24 @@ def test_every_redis_error_is_retried_not_raised(message, kind):
     retry = RedisRetry(on_error=seen.append, sleep=lambda s: None)
     assert retry(flaky) == "ok" and seen == [kind, kind]
     assert redis_error_kind(redis.ResponseError(message)) == kind
+
+
+def test_every_waiting_ticket_past_the_horizon_is_orphaned_however_many(store):
+    """Six hundred replies whose tickets never come, then records a horizon later: the worker
+    orphans all of them in that batch, as the report does. The waiting read once stopped at 500,
+    and the other 100 stayed parked until some later batch (at rest: never)."""
+    from streams.core.testing import MemoryPipeline
+
+    replies = [ev(f"W{i:03d}", "2024-05-01T10:00:00", "replied", reply="已派员现场处理。",
+                  replied_at="2024-05-01T10:00:00") for i in range(600)]
+    later = [ev("X", "2024-06-15T10:00:00"), ev("Y", "2024-06-15T10:05:00")]  # two: the clock needs a quorum
+    c = counter(store)
+    c.count([PartitionBatch("raw", 0, list(range(600)), replies)])
+    c.count([PartitionBatch("raw", 0, [600, 601], later)])
+    live = store.pipeline_counters()
+
+    report = MemoryPipeline(Processor("k", FixedPredictor(), repeat_rules=None, clock=lambda: 1_800_000_000))
+    report.feed_batch(replies)
+    report.feed_batch(later)
+    assert report.pipeline["events|orphaned"] == 600 and report.pipeline.get("events|parked", 0) == 0
+    assert (live.get("events|orphaned", 0), live.get("events|parked", 0)) == (600, 0)

@@ -8,8 +8,10 @@ on the blind part beside the hand-written rules.
 2. 5-fold CV on the train part (settings grid below; featurisers fitted inside each fold);
 3. the best setting by CV macro-F1 is trained on the whole train part;
 4. blind part (never used for a choice): macro-F1 with bootstrap interval, per-class F1, for the
-   model, the rules and (``--previous``) a model saved before; also by part of the blind set (the
-   third round's replies had never been scored).
+   model, the rules, a plain baseline (character 1-3-gram TF-IDF + LinearSVC, sklearn defaults, trained
+   on the same train part) and (``--previous``) a model saved before; also by part of the blind set
+   (the third round's replies had never been scored). ``--shipped`` skips steps 2-3 and scores the
+   shipped model.
 
 The gold file holds ids and labels only; texts are read from the shared tipdm2020 data.
 """
@@ -105,6 +107,40 @@ def _per_class(rep: dict) -> str:
     return " ".join(f"{t} {rep['per_class'][t]['f1']:.3f}" for t in REPLY_TYPES)
 
 
+def plain_baseline(texts: list, labels: list[str]):
+    """The plain baseline the model must beat: character 1-3-gram TF-IDF + LinearSVC, sklearn's
+    defaults, on the raw reply (no cleaning, no cues). Returns a predict(texts) -> labels function."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.svm import LinearSVC
+
+    pipe = make_pipeline(TfidfVectorizer(analyzer="char", ngram_range=(1, 3)), LinearSVC())
+    pipe.fit([t or "" for t in texts], list(labels))
+    return lambda xs: [str(v) for v in pipe.predict([t or "" for t in xs])]
+
+
+def _select_and_train(t_texts: list, t_labels: list[str], save: str | None):
+    from .reply_model import ReplyModel
+
+    t0 = time.perf_counter()
+    table = cv_grid(t_texts, t_labels)
+    print(f"\n## 5-fold CV on the train part ({time.perf_counter() - t0:.0f}s)\n")
+    print("| structure | C | cue weight | CV macro-F1 | CV both F1 |\n|---|---|---|---|---|")
+    for r in sorted(table, key=lambda r: -r["macro_f1"]):
+        print(f"| {r['structure']} | {r['C']:g} | {r['cue_weight']:g} | {r['macro_f1']:.4f} | {r['both_f1']:.3f} |")
+    rules_train = classification_report(t_labels, [classify_reply_rules(t) for t in t_texts], labels=list(REPLY_TYPES))
+    print(f"\nrules on the train part: macro-F1 {rules_train['macro_f1']:.4f} ({_per_class(rules_train)})")
+    best = max(table, key=lambda r: r["macro_f1"])
+    chosen = {k: best[k] for k in GRID}
+    print(f"chosen by CV: {chosen} (CV macro-F1 {best['macro_f1']:.4f})")
+    model = ReplyModel.train(t_texts, t_labels, **chosen)
+    if save:
+        model.save(save)
+        print(f"saved to {save} ({Path(save).stat().st_size / 1e6:.2f} MB)")
+
+    return model
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
@@ -115,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--replies", help="messages_with_replies.jsonl (default: the shared tipdm2020 copy)")
     ap.add_argument("--save", help="write the final model here (the shipped one: streams/text/data/reply_model.npz)")
     ap.add_argument("--previous", help="also score this saved model on the blind part (the one shipped before)")
+    ap.add_argument("--shipped", action="store_true",
+                    help="no CV and no training: score the shipped model, the rules and the plain baseline on the blind part")
     args = ap.parse_args(argv)
 
     gold = load_reply_labels()
@@ -136,21 +174,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\ngold: {len(gold)} replies, train {len(train)}, blind {len(blind)}")
     t_texts, t_labels = [texts[g["id"]] for g in train], [g["label"] for g in train]
 
-    t0 = time.perf_counter()
-    table = cv_grid(t_texts, t_labels)
-    print(f"\n## 5-fold CV on the train part ({time.perf_counter() - t0:.0f}s)\n")
-    print("| structure | C | cue weight | CV macro-F1 | CV both F1 |\n|---|---|---|---|---|")
-    for r in sorted(table, key=lambda r: -r["macro_f1"]):
-        print(f"| {r['structure']} | {r['C']:g} | {r['cue_weight']:g} | {r['macro_f1']:.4f} | {r['both_f1']:.3f} |")
-    rules_train = classification_report(t_labels, [classify_reply_rules(t) for t in t_texts], labels=list(REPLY_TYPES))
-    print(f"\nrules on the train part: macro-F1 {rules_train['macro_f1']:.4f} ({_per_class(rules_train)})")
-    best = max(table, key=lambda r: r["macro_f1"])
-    chosen = {k: best[k] for k in GRID}
-    print(f"chosen by CV: {chosen} (CV macro-F1 {best['macro_f1']:.4f})")
-    model = ReplyModel.train(t_texts, t_labels, **chosen)
-    if args.save:
-        model.save(args.save)
-        print(f"saved to {args.save} ({Path(args.save).stat().st_size / 1e6:.2f} MB)")
+    if args.shipped:
+        model = ReplyModel.load(Path(__file__).with_name("data") / "reply_model.npz")
+    else:
+        model = _select_and_train(t_texts, t_labels, args.save)
 
     # One look at the blind part.
     b_texts, b_labels = [texts[g["id"]] for g in blind], [g["label"] for g in blind]
@@ -159,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     print("| classifier | macro-F1 | 95% bootstrap | onsite | explanation | both | neither | accuracy |")
     print("|---|---|---|---|---|---|---|---|")
     preds = {"learned model": [p.reply_type for p in model.predict(b_texts)],
-             "rules": [classify_reply_rules(t) for t in b_texts]}
+             "rules": [classify_reply_rules(t) for t in b_texts],
+             "plain baseline": plain_baseline(t_texts, t_labels)(b_texts)}
     for name, pred in preds.items():
         rep = classification_report(b_labels, pred, labels=list(REPLY_TYPES))
         pi = np.array([REPLY_TYPES.index(v) for v in pred])
@@ -170,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     pr = np.array([REPLY_TYPES.index(v) for v in preds["rules"]])
     lo, hi = paired_bootstrap_ci(yb, pm, pr, 4)
     print(f"\nlearned model minus rules, macro-F1 (paired bootstrap 95%): [{lo:.3f}, {hi:.3f}]")
+    pb = np.array([REPLY_TYPES.index(v) for v in preds["plain baseline"]])
+    lo, hi = paired_bootstrap_ci(yb, pm, pb, 4)
+    print(f"learned model minus plain baseline, macro-F1 (paired bootstrap 95%): [{lo:.3f}, {hi:.3f}]")
     if args.previous:  # the model shipped before this run, on the same blind rows
         preds[f"previous model ({args.previous})"] = [p.reply_type for p in ReplyModel.load(args.previous).predict(b_texts)]
     parts = {"the rules were not written against (source != gold)": lambda g: g["source"] != "gold",

@@ -72,16 +72,25 @@ def _cues() -> dict[str, list[str]]:
     return json.loads(raw)["claims"]
 
 
+@lru_cache(maxsize=1)
+def _weighted_cues() -> tuple[tuple[str, tuple[tuple[str, float], ...]], ...]:
+    return tuple((claim, tuple((w, 1.0 + 0.25 * max(0, len(w) - 2)) for w in words)) for claim, words in _cues().items())
+
+
 def rights_from_text(text: str | None, claims: tuple[str, ...] | None = None) -> str | None:
     """The rights claim whose cue words occur most in the text (None when no cue matches)."""
     t = normalize(text)[:3000]
     if not t:
         return None
+    # A word whose first or last character is not in the text occurs 0 times: most of the 96 cue
+    # words, so most str.count scans (each one over the whole text) are skipped. Skipping a zero
+    # term leaves each float sum as it was. Real complaints (tipdm): ~70 -> ~35 us.
+    chars = set(t)
     best, best_score = None, 0.0
-    for claim, words in _cues().items():
+    for claim, words in _weighted_cues():
         if claims and claim not in claims:
             continue
-        score = sum(t.count(w) * (1.0 + 0.25 * max(0, len(w) - 2)) for w in words)
+        score = sum(t.count(w) * weight for w, weight in words if w[0] in chars and w[-1] in chars)
         if score > best_score:
             best, best_score = claim, score
     return best

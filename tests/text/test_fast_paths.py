@@ -269,3 +269,46 @@ def test_neardup_letters_of_every_bmp_character():
 
     text = "".join(chr(i) for i in range(0x10000) if not 0xD800 <= i < 0xE000 and chr(i) not in "[]")
     assert _letters(text).tolist() == _letters_reference(text)
+
+
+def _rights_reference(text):
+    from streams.text.rights import _cues
+    from streams.text.segment import normalize
+
+    t = normalize(text)[:3000]
+    if not t:
+        return None
+    best, best_score = None, 0.0
+    for claim, words in _cues().items():
+        score = sum(t.count(w) * (1.0 + 0.25 * max(0, len(w) - 2)) for w in words)
+        if score > best_score:
+            best, best_score = claim, score
+    return best
+
+
+def _cue_words() -> list[str]:
+    from streams.text.rights import _cues
+
+    return sorted({w for words in _cues().values() for w in words})
+
+
+def _cue_alphabet() -> str:
+    from streams.text.rights import _cues
+
+    return "".join(sorted({c for words in _cues().values() for w in words for c in w})) + "，的了 a1"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(_cue_words()), st.text(alphabet=_cue_alphabet(), max_size=6)),
+                max_size=12).map("".join))
+def test_rights_cues_equal_counting_every_word(text):
+    from streams.text.rights import rights_from_text
+
+    assert rights_from_text(text) == _rights_reference(text)
+
+
+def test_rights_cues_equal_counting_every_word_on_real_texts(real_texts):
+    from streams.text.rights import rights_from_text
+
+    for text in real_texts[:3000]:
+        assert rights_from_text(text) == _rights_reference(text)

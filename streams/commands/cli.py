@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import sys
@@ -197,7 +198,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+# The cyclic garbage collector's first generation, in container objects allocated: CPython's 700
+# made it run every few records, and each run of the older generations walks every live ticket
+# state, group and model object. Our objects are freed by reference counting (few cycles), so the
+# collections found little and cost much: `hotline report` on 200,000 records of the year 20.2 ->
+# 15.7 s of CPU, on 200,000 real-text tickets 79.6 -> 70.3 s, peak memory unchanged (269 / 519 MB).
+GC_THRESHOLDS = (100_000, 50, 100)
+
+
 def main(argv: list[str] | None = None) -> int:
+    gc.set_threshold(*GC_THRESHOLDS)
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

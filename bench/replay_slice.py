@@ -112,7 +112,10 @@ def run_once(code: Path, records: list[bytes], report: dict, base: Settings, wor
     busy = (m1[0] - m0[0]) / max(1, m1[1] - m0[1])
     rss = max(peak_rss_mb(p) for p in pids)
     # a tree of the key layout before the cluster one (no {ns}:parts) cannot be read by this one
-    same = not live_vs_batch(report, take_snapshot(store, "all", "event")) if store.partitions() else None
+    diffs = live_vs_batch(report, take_snapshot(store, "all", "event")) if store.partitions() else None
+    same = None if diffs is None else not diffs
+    if diffs:
+        print(f"snapshot != report ({len(diffs)} differences), the first: {diffs[:10]}", flush=True)
     for p in procs:
         p.send_signal(2 if py_spy else 15)
     for p in procs:

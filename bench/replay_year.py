@@ -65,10 +65,6 @@ def stop(p):
             p.kill()
 
 
-def equal(report: dict, snap: dict) -> bool:
-    return not live_vs_batch(report, snap)
-
-
 def end_to_end(path: Path, report: dict, base: Settings, workers: int, records: list[bytes]) -> dict:
     ns = f"bench{workers}w{uuid.uuid4().hex[:6]}"
     s = base.with_(namespace=ns, topic_prefix=f"{ns}.")
@@ -87,7 +83,10 @@ def end_to_end(path: Path, report: dict, base: Settings, workers: int, records: 
         time.sleep(0.2)
     counted = time.monotonic() - t0
     snap = take_snapshot(store, "all", "event")
-    same = equal(report, snap)
+    diffs = live_vs_batch(report, snap)
+    same = not diffs
+    if diffs:
+        print(f"    {workers} worker(s): snapshot != report, {len(diffs)} differences; the first: {diffs[:10]}", flush=True)
     rss = [peak_rss_mb(p.pid) for p in procs]
     for p in procs:
         stop(p)

@@ -137,7 +137,6 @@ def _select_and_train(t_texts: list, t_labels: list[str], save: str | None):
     if save:
         model.save(save)
         print(f"saved to {save} ({Path(save).stat().st_size / 1e6:.2f} MB)")
-
     return model
 
 
@@ -175,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     t_texts, t_labels = [texts[g["id"]] for g in train], [g["label"] for g in train]
 
     if args.shipped:
-        model = ReplyModel.load(Path(__file__).with_name("data") / "reply_model.npz")
+        model = ReplyModel.load()  # the shipped one
     else:
         model = _select_and_train(t_texts, t_labels, args.save)
 

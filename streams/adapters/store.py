@@ -92,13 +92,18 @@ class StateCodec:
         return "|".join(parts)
 
     def encode_group(self, group) -> str:
+        """`id,time,flag,dims` per member, `;`-separated; a flagged member without its dims (it is never
+        counted again)."""
         ix = self._ix
         parts = []
         for m in group.members:
+            if m.flagged:
+                parts.append(f"{m.ticket_id},{m.received_at},1")
+                continue
             d = dict(m.dims)
             item = d["item"]
             sub = d["sub"].split("/", 1)[1]
-            parts.append(f"{m.ticket_id},{m.received_at},{int(m.flagged)},{ix['i'][item]}.{self._sub_ix[item].get(sub, '')}."
+            parts.append(f"{m.ticket_id},{m.received_at},0,{ix['i'][item]}.{self._sub_ix[item].get(sub, '')}."
                          f"{ix['c'][d['channel']]}.{ix['d'][d['district']]}.{ix['r'][d['rights']]}")
         return ";".join(parts)
 
@@ -107,12 +112,16 @@ class StateCodec:
 
         members = []
         for part in raw.split(";"):
-            tid, t, f, dims = part.split(",")
-            i, s, c, d, r = dims.split(".")
+            tid, t, f, *dims = part.split(",")
+            if f == "1":  # flagged: its dims are not needed (and not written)
+                members.append(Member(tid, int(t), True, ()))
+                continue
+            i, s, c, d, r = dims[0].split(".")
             item = self.items[int(i)]
             st = TicketState("", 0, item, self.subs[item][int(s)] if s else UNKNOWN, self.channels[int(c)],
                              self.districts[int(d)], self.rights[int(r)])
-            members.append(Member(tid, int(t), f == "1", tuple(st.dims())))
+            members.append(Member(tid, int(t), False, tuple(st.dims())))
+        members.sort(key=lambda m: (m.received_at, m.ticket_id))  # groups written before they were kept sorted
         return Group(members)
 
     def decode(self, raw: str) -> TicketState:

@@ -161,7 +161,7 @@ class MemberProcessor:
 
     def _join(self, result, overlay: dict, groups: Mapping, rule: str, key: str, member: Member) -> None:
         group = overlay[key] if key in overlay else groups.get(key)
-        if group is not None and any(m.ticket_id == member.ticket_id for m in group.members):
+        if group is not None and group.has(member.ticket_id):
             result.bump("members|again")
             return
         result.bump("members|joined")

@@ -57,14 +57,22 @@ class TicketCounter:
         return await asyncio.to_thread(fn, *args)
 
     async def handle(self, events: Sequence[Any]) -> None:
+        """Count a batch of events: records one a message, or runs of them (`agents.transport.Bundle`)."""
         by_tp: dict[tuple[str, int], list] = defaultdict(list)
         for ev in events:
-            by_tp[(ev.message.topic, ev.message.partition)].append(ev)
+            by_tp[(ev.message.topic, ev.message.partition)].append(ev.message)
         batches = []
-        for (topic, partition), group in by_tp.items():
-            group.sort(key=lambda e: e.message.offset)
-            batches.append(PartitionBatch(topic, partition, [e.message.offset for e in group],
-                                          [e.message.value or b"" for e in group], self._lag(topic, partition, group)))
+        for (topic, partition), messages in by_tp.items():
+            offsets: list[int] = []
+            values: list[bytes] = []
+            for m in sorted(messages, key=lambda m: m.offset):
+                if hasattr(m, "offsets"):
+                    offsets += m.offsets
+                    values += m.values
+                else:
+                    offsets.append(m.offset)
+                    values.append(m.value or b"")
+            batches.append(PartitionBatch(topic, partition, offsets, values, self._lag(topic, partition, offsets[-1])))
         async with self._lock:
             await self.follow_active_namespace()
             await self._in_thread(self.counter.count, batches)
@@ -114,22 +122,23 @@ class TicketCounter:
                     "(and %d records of the members topic)", old.ns, name, *caught_up.values())
         return True
 
-    def _lag(self, topic: str, partition: int, group: list) -> int:
+    def _lag(self, topic: str, partition: int, last_offset: int) -> int:
         if self.app is None:
             return 0
         try:
             from faust.types import TP
 
             hw = self.app.consumer.highwater(TP(topic, partition))
-            return max(0, int(hw) - group[-1].message.offset - 1) if hw is not None else 0
+            return max(0, int(hw) - last_offset - 1) if hw is not None else 0
         except Exception:  # lag is advisory; never fail a batch over it
             return 0
 
 
-async def count_forever(counter: TicketCounter, stream, batch_max: int, within_s: float) -> None:
-    """The agent's body: count batches until the stream stops; stop the worker on a fatal error."""
+async def count_forever(counter: TicketCounter, stream, take: int, within_s: float) -> None:
+    """The agent's body: count batches of up to `take` events (each a record or a bundle of them)
+    until the stream stops; stop the worker on a fatal error."""
     try:
-        async for events in stream.take_events(batch_max, within=within_s):
+        async for events in stream.take_events(take, within=within_s):
             await counter.handle(events)
     except asyncio.CancelledError:
         counter.counter.retry.stop.set()  # the worker stops: a thread still waiting for Redis gives up

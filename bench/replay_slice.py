@@ -96,6 +96,7 @@ def run_once(code: Path, records: list[bytes], report: dict, base: Settings, wor
         time.sleep(1)
         pids = [int(open(f"/proc/{p.pid}/task/{p.pid}/children").read().split()[0]) for p in procs]
     cpu0 = [cpu_s(p) for p in pids]
+    r.config_resetstat()  # commandstats from here: where Redis' CPU goes
     rc0 = redis_cpu(r)
     m0 = machine_busy()
     t0 = time.monotonic()
@@ -111,6 +112,9 @@ def run_once(code: Path, records: list[bytes], report: dict, base: Settings, wor
     m1 = machine_busy()
     busy = (m1[0] - m0[0]) / max(1, m1[1] - m0[1])
     rss = max(peak_rss_mb(p) for p in pids)
+    stats = sorted(r.info("commandstats").items(), key=lambda kv: -kv[1]["usec"])
+    print("Redis by command (calls, s): " + ", ".join(
+        f"{k.removeprefix('cmdstat_')} {v['calls']:,} {v['usec'] / 1e6:.1f}" for k, v in stats[:8]), flush=True)
     # a tree of the key layout before the cluster one (no {ns}:parts) cannot be read by this one
     diffs = live_vs_batch(report, take_snapshot(store, "all", "event")) if store.partitions() else None
     same = None if diffs is None else not diffs

@@ -72,8 +72,8 @@ def make_app(settings: Settings, predictor=None, store: CounterStore | None = No
         # Backfills push the producer hard; a larger buffer avoids "producer buffer full" stalls.
         producer_max_batch_size=512 * 1024,
         producer_linger=timedelta(milliseconds=20),
-        # Counted in messages, and a message is a bundle of up to `bundle_max` records: 8,192 bundles
-        # (4M records) fetched ahead took a 1-worker replay of the year to 637 MB.
+        # Counted in messages, and a message is a bundle of up to `bundle_max` records: with 8,192
+        # bundles (up to 4M records) allowed ahead, a 1-worker replay of the year peaked at 637 MB.
         stream_buffer_maxsize=max(BUNDLES_PER_BATCH, BUFFERED_RECORDS // bundle_max),
         stream_wait_empty=False,
     )

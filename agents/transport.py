@@ -21,10 +21,11 @@ A fetch becomes bundles, not messages. The counted topics (raw and members) are 
 partition's records of one fetch reach the agent as `Bundle`s of up to `bundle_max` records (one
 Faust message each, carrying the run's offsets and values; its own offset is the run's last), so
 Faust's per-message path (the drain loop, the conductor, the stream's iterator and ack, its
-sensors: ~15 % of a worker's samples with one message per record) runs once a bundle. Faust's
-commit book-keeping knows only the bundle's offset; the run's other offsets are declared a gap
-(`_add_gap`, Faust's own means for offsets it never delivers), so Kafka's commit still follows the
-acks and stops at a bundle not acked. Nothing here decides what is counted: Redis' fence does.
+sensors) runs once a bundle: py-spy on 200,000 records of the year, 2 workers, it took 18.4 % of a
+worker's busy samples with one message a record and takes 0.6 % now. Faust's commit book-keeping
+knows only the bundle's offset; the run's other offsets are declared a gap (`_add_gap`, Faust's own
+means for offsets it never delivers), so Kafka's commit still follows the acks and stops at a bundle
+not acked. Nothing here decides what is counted: Redis' fence does.
 """
 from __future__ import annotations
 

@@ -73,7 +73,8 @@ def make_app(settings: Settings, predictor=None, store: CounterStore | None = No
         producer_max_batch_size=512 * 1024,
         producer_linger=timedelta(milliseconds=20),
         # Counted in messages, and a message is a bundle of up to `bundle_max` records: with 8,192
-        # bundles (up to 4M records) allowed ahead, a 1-worker replay of the year peaked at 637 MB.
+        # bundles (up to 4M records) allowed ahead, a 1-worker replay of the year peaked at 637 MB;
+        # with 8,192 records' worth, 340 MB.
         stream_buffer_maxsize=max(BUNDLES_PER_BATCH, BUFFERED_RECORDS // bundle_max),
         stream_wait_empty=False,
     )

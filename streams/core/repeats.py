@@ -24,10 +24,13 @@ repeat (tests/core/test_repeats.py; 188 groups of the generated year hold more t
 largest 254). Before that it forgot members older than a span before the newest, which made the
 counts depend on how far one partition ran ahead of another (after a restart one partition can be a
 year ahead; measured on a shuffled replay, live then found 2 text repeats fewer than the report).
-The cost stays small: a flagged member can never be counted again, so Redis keeps only its id and
-time, and joining is a scan for its id and a binary search: a new member is a repeat when the member just before it came
-at most `days` before, and the only member it can newly flag is the one just after it (any later
-unflagged member is more than `days` after that one already).
+What it costs: a flagged member can never be counted again, so Redis keeps only its id and time
+(~20 bytes), and joining is a scan for its id and a binary search: a new member is a repeat when the
+member just before it came at most `days` before, and the only member it can newly flag is the one
+just after it (any later unflagged member is more than `days` after that one already). A caller with
+thousands of tickets a year would make each of their joins scan thousands of ids and rewrite a value
+of tens of KB; the year's largest group has 254 members. Bounding that exactly would need the members
+stage to drop resent memberships by their raw offsets instead of by id (not built).
 
 Why the `text` rule has ONE key per ticket (not LSH bands): a ticket is flagged inside each group
 it joins, and a group sees only its own members. With several band keys a ticket with near-copies

@@ -43,11 +43,12 @@ class Bundle(ConsumerMessage):
 
 def bundle(tp, records: list, generation_id) -> Bundle:
     last = records[-1]
+    values = [r.value or b"" for r in records]
     msg = Bundle(last.topic, last.partition, last.offset, last.timestamp / 1000.0 if last.timestamp is not None else None,
-                 last.timestamp_type, None, None, b"", None, 0, sum(len(r.value or b"") for r in records), tp,
+                 last.timestamp_type, None, None, b"", None, 0, sum(map(len, values)), tp,
                  generation_id=generation_id)
     msg.offsets = [r.offset for r in records]
-    msg.values = [r.value or b"" for r in records]
+    msg.values = values
     return msg
 
 
@@ -83,12 +84,7 @@ class _Consumer(driver.Consumer):
 
     async def getmany(self, timeout: float):
         """Faust's getmany (consumer.py), with the counted topics' records in bundles."""
-        topics = getattr(self.app, "hotline_bundled_topics", ())
-        size = getattr(self.app, "hotline_bundle_max", 0)
-        if not topics or size < 1:
-            async for item in super().getmany(timeout):
-                yield item
-            return
+        topics, size = self.app.hotline_bundled_topics, self.app.hotline_bundle_max
         records, active_partitions = await self._wait_next_records(timeout)
         generation_id = self.app.consumer_generation_id
         if records is None or self.should_stop:
@@ -137,9 +133,9 @@ class Transport(driver.Transport):
     Consumer = _Consumer
 
 
-def install(app, fetch_max_wait_ms: int, bundled_topics: tuple[str, ...] = (), bundle_max: int = 0) -> None:
+def install(app, fetch_max_wait_ms: int, bundled_topics: tuple[str, ...], bundle_max: int) -> None:
     """Give `app` this transport (before it starts); `bundled_topics` reach the agent in `Bundle`s."""
     app.hotline_fetch_max_wait_ms = fetch_max_wait_ms
     app.hotline_bundled_topics = frozenset(bundled_topics)
-    app.hotline_bundle_max = bundle_max
+    app.hotline_bundle_max = max(1, bundle_max)
     app.transport = Transport(app.conf.broker_consumer, app)

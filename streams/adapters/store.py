@@ -108,7 +108,7 @@ class StateCodec:
         return ";".join(parts)
 
     def decode_group(self, raw: str):
-        from streams.core.repeats import Group, Member
+        from streams.core.repeats import Group, Member, member_order
 
         members = []
         for part in raw.split(";"):
@@ -121,7 +121,7 @@ class StateCodec:
             st = TicketState("", 0, item, self.subs[item][int(s)] if s else UNKNOWN, self.channels[int(c)],
                              self.districts[int(d)], self.rights[int(r)])
             members.append(Member(tid, int(t), False, tuple(st.dims())))
-        members.sort(key=lambda m: (m.received_at, m.ticket_id))  # groups written before they were kept sorted
+        members.sort(key=member_order)  # groups written before they were kept sorted
         return Group(members)
 
     def decode(self, raw: str) -> TicketState:

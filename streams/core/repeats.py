@@ -74,7 +74,8 @@ class Member:
     dims: tuple  # the ticket's counter dimensions, for a retroactive increment (Redis drops them once flagged)
 
 
-def _order(m: Member) -> tuple[int, str]:
+def member_order(m: Member) -> tuple[int, str]:
+    """The order of a group's members: received time, ties by id."""
     return m.received_at, m.ticket_id
 
 
@@ -96,7 +97,7 @@ def join_group(group: Group | None, new: Member, days: int) -> tuple[Group, list
         return group, []
     span = days * 86400
     members = list(group.members)
-    i = bisect_left(members, (new.received_at, new.ticket_id), key=_order)
+    i = bisect_left(members, (new.received_at, new.ticket_id), key=member_order)
     flagged_now: list[Member] = []
     if i and new.received_at - members[i - 1].received_at <= span:
         new = Member(new.ticket_id, new.received_at, True, new.dims)

@@ -7,10 +7,16 @@ import subprocess
 
 import pytest
 
+from datetime import datetime, timedelta, timezone
+
 from schemas.taxonomy import load_taxonomy
 from streams.core.pipeline import Processor
 from streams.adapters.store import CounterStore, FenceMoved, connect
 from streams.core.testing import FixedPredictor
+from streams.core.windows import RESOLUTIONS
+
+FIVE_MINUTES = next(r for r in RESOLUTIONS if r.name == "5m")
+SHANGHAI = timezone(timedelta(hours=8))
 
 pytestmark = pytest.mark.integration
 
@@ -55,7 +61,36 @@ def test_windows_sum_buckets_and_old_buckets_are_pruned(store):
     assert store.window("30d", end)["all||tickets"] == 3
     assert store.all_time()["all||tickets"] == 6
     kept = list(store.r.scan_iter(store.pk("raw:0", "b:5m:*")))
-    assert kept and all(int(k.rsplit(":", 1)[1]) >= end - 26 * 3600 - 300 for k in kept)
+    assert kept and all(int(k.rsplit(":", 1)[1]) >= end - FIVE_MINUTES.retention - 300 for k in kept)
+
+
+def test_a_batch_spanning_days_writes_five_minute_buckets_only_within_their_retention(store):
+    """A replay's batch spans many hours of event time: its 5-minute buckets older than their
+    retention at the batch's end are never written, and every window at the end is the same as
+    when the records come in batches of 7 (what a live worker would have written and pruned)."""
+    start = 1714492800 + 600  # 2024-05-01 00:10 Shanghai
+    times = [start + i * 1200 for i in range(217)]  # every 20 minutes (at :10, :30, :50), the last at :10
+    records = [ev(f"T{i}", datetime.fromtimestamp(t, SHANGHAI).isoformat()) for i, t in enumerate(times)]
+    apply(store, "raw:0", records, 0)
+    end = int(store.meta()["watermark"])
+    assert end == times[-1]
+    five = [int(k.rsplit(":", 1)[1]) for k in store.r.scan_iter(store.pk("raw:0", "b:5m:*"))]
+    assert five and min(five) >= end - FIVE_MINUTES.retention - 300
+    assert len(five) == sum(1 for t in times if t >= end - FIVE_MINUTES.retention)
+    hour = (end // 3600) * 3600
+    expected = {"1h": sum(1 for t in times if t >= end - end % 300 - 11 * 300),
+                "24h": sum(1 for t in times if t >= hour - 23 * 3600),
+                "7d": 217, "30d": 217}
+    got = {w: store.window(w, end)["all||tickets"] for w in expected}
+    assert got == expected
+    other = CounterStore(store.r, store.ns + "-in-sevens", load_taxonomy())
+    other.claim_namespace()
+    try:
+        for i in range(0, len(records), 7):
+            apply(other, "raw:0", records[i:i + 7], i)
+        assert {w: other.window(w, end) for w in expected} == {w: store.window(w, end) for w in expected}
+    finally:
+        other.drop()
 
 
 def test_events_older_than_retention_count_as_late_not_dropped(store):

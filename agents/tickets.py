@@ -1,8 +1,9 @@
 """Glue between Faust and the fenced counting path (streams/adapters/fenced.py): thin on purpose.
 
 A batch of Faust events becomes one `PartitionBatch` per partition and is counted in a thread
-(a stalled Redis must not stall the event loop, and with it the consumer's heartbeats). The batch
-returns to Faust, which acks it, only once Redis took it. What the agent never does is raise: a
+(a stalled Redis must not stall the event loop, and with it the consumer's heartbeats). The stream
+is read one take ahead, so the next batch is cleaned and classified while Redis applies this one;
+a take's events are acked to Faust only once Redis took their batch (`hold`, `release`). What the agent never does is raise: a
 raised exception makes Faust restart the agent on the same stream, ack the batch in hand, and the
 next batch would step over it. A Redis failure is waited out (streams.adapters.fenced.RedisRetry); anything
 else stops the worker (`fatal`), and the next start resumes at the fences.
@@ -57,7 +58,17 @@ class TicketCounter:
         return await asyncio.to_thread(fn, *args)
 
     async def handle(self, events: Sequence[Any]) -> None:
-        """Count a batch of events: records one a message, or runs of them (`agents.transport.Bundle`)."""
+        """Count a batch of events now: records one a message, or runs of them (`agents.transport.Bundle`)."""
+        await self.count(self.batches_of(events))
+
+    async def count(self, batches: list[PartitionBatch], ahead: list[PartitionBatch] = ()) -> None:
+        """Count batches; returns once Redis took them. `ahead`: the next ones, prepared meanwhile."""
+        async with self._lock:
+            await self.follow_active_namespace()
+            await self._in_thread(self.counter.count, batches, ahead)
+
+    def batches_of(self, events: Sequence[Any]) -> list[PartitionBatch]:
+        """One PartitionBatch per partition, its records in offset order."""
         by_tp: dict[tuple[str, int], list] = defaultdict(list)
         for ev in events:
             by_tp[(ev.message.topic, ev.message.partition)].append(ev.message)
@@ -73,9 +84,7 @@ class TicketCounter:
                     offsets.append(m.offset)
                     values.append(m.value or b"")
             batches.append(PartitionBatch(topic, partition, offsets, values, self._lag(topic, partition, offsets[-1])))
-        async with self._lock:
-            await self.follow_active_namespace()
-            await self._in_thread(self.counter.count, batches)
+        return batches
 
     async def start_offsets(self, assigned) -> dict:
         """Where each assigned partition (raw or members topic) starts: Redis' fence + 1, or None (the beginning)."""
@@ -136,14 +145,70 @@ class TicketCounter:
 
 async def count_forever(counter: TicketCounter, stream, take: int, within_s: float) -> None:
     """The agent's body: count batches of up to `take` events (each a record or a bundle of them)
-    until the stream stops; stop the worker on a fatal error."""
-    try:
+    until the stream stops; stop the worker on a fatal error.
+
+    When the next batch has already arrived (a backlog, a replay), it is cleaned and classified
+    while Redis applies this one (`FencedCounter.count(ahead=…)`). It arrives because a task reads
+    the stream one take ahead; Faust acks a take's events as soon as the next is read, so each event
+    is held (one more reference on its message: Faust's own count of the streams still working on
+    it) and released once Redis took its batch. Kafka's commit never passes what Redis holds."""
+    app = counter.app
+    # Takes read ahead (None: the stream ended). Two, so that when a batch is counted the next one is
+    # usually there already: with room for one, the reader refilled the queue only after the
+    # counter had looked, and no batch ever found the next one waiting.
+    takes: asyncio.Queue = asyncio.Queue(maxsize=2)
+
+    async def read_ahead():
         async for events in stream.take_events(take, within=within_s):
-            await counter.handle(events)
+            hold(events)
+            await takes.put(events)
+        await takes.put(None)
+
+    reader = asyncio.ensure_future(read_ahead())
+    reader.add_done_callback(_stop_on_failure)
+    try:
+        events = await takes.get()
+        batches = counter.batches_of(events) if events is not None else []
+        while events is not None:
+            following = takes.get_nowait() if not takes.empty() else None
+            ahead = counter.batches_of(following) if following is not None else []
+            await counter.count(batches, ahead)
+            release(app, events)
+            if following is None:
+                following = await takes.get()
+                ahead = counter.batches_of(following) if following is not None else []
+            events, batches = following, ahead
     except asyncio.CancelledError:
         counter.counter.retry.stop.set()  # the worker stops: a thread still waiting for Redis gives up
         raise
     except Stopping:
         raise
     except Exception as exc:  # a bug, a fatal side-output error: never let Faust restart us past a batch
+        fatal(exc)
+    finally:
+        reader.cancel()
+
+
+def hold(events: Sequence[Any]) -> None:
+    """Keep Faust's ack at the end of a take from acking these events (see count_forever)."""
+    for ev in events:
+        ev.message.incref()
+
+
+def release(app, events: Sequence[Any]) -> None:
+    """Ack events whose batch Redis took: the last reference, so Faust may commit their offsets."""
+    if app is None:
+        return
+    for ev in events:
+        m = ev.message
+        if m.ack(app.consumer):
+            app.sensors.on_message_out(m.tp, m.offset, m)
+
+
+def _stop_on_failure(task: asyncio.Future) -> None:
+    """The stream reader failed (a bug): stop now, as the agent would."""
+    if task.cancelled():
+        return
+    exc = task.exception()
+    if exc is not None and not isinstance(exc, Stopping):
         fatal(exc)

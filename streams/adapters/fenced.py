@@ -146,6 +146,7 @@ class PartitionBatch:
     refill: bool = False  # read back from Kafka to fill a hole: its own holes are real gaps
     prepared: Prepared | None = field(default=None, repr=False)  # of the chosen records
     chosen: list[int] = field(default_factory=list, repr=False)  # indices of the records counted
+    prepared_in: str = field(default="", repr=False)  # the namespace `chosen` was taken for (members topic)
 
     @property
     def fence(self) -> str:
@@ -203,15 +204,26 @@ class FencedCounter:
         return out
 
     # ---- counting ----------------------------------------------------------------------------
-    def count(self, batches: Sequence[PartitionBatch]) -> Counted:
-        """Count batches (any partitions) into the store; returns when Redis has taken all of them."""
-        done = Counted()
-        pending = [b for b in batches if b.offsets]
-        for b in pending:
-            if b.prepared is None:
+    def prepare(self, batches: Sequence[PartitionBatch]) -> None:
+        """The stateless steps (clean, classify) of the batches not prepared yet. Pure."""
+        for b in batches:
+            if b.offsets and (b.prepared is None or b.prepared_in != self._keeps_for(b)):
                 keep = self._keep(b)
                 b.chosen = [i for i, raw in enumerate(b.raws) if keep is None or keep(raw)]
                 b.prepared = self._processor(b).prepare([b.raws[i] for i in b.chosen])
+                b.prepared_in = self._keeps_for(b)
+
+    def count(self, batches: Sequence[PartitionBatch], ahead: Sequence[PartitionBatch] = ()) -> Counted:
+        """Count batches (any partitions) into the store; returns when Redis has taken all of them.
+
+        `ahead`: the batches to count next. While Redis applies each of these, one of them is
+        prepared (clean, classify: pure), in this thread; what is left is prepared when they are
+        counted. 2 workers, 200,000 records of the year: see bench/RESULTS.md (2026-12-06)."""
+        done = Counted()
+        self.prepare(batches)  # those prepared ahead are kept (again if the namespace changed since)
+        waiting = [b for b in ahead if b.offsets and b.prepared is None]
+        meanwhile = (lambda: self.prepare([waiting.pop(0)]) if waiting else None)
+        pending = [b for b in batches if b.offsets]
         while pending:
             ready: list[tuple[PartitionBatch, PartitionView, BatchResult, list[int]]] = []
             # Repeat groups span partitions: a batch computed after another of this round sees the
@@ -244,7 +256,8 @@ class FencedCounter:
             pending = []
             for b, view, result, offsets in ready:
                 try:
-                    self.retry(lambda: self.store.apply(b.fence, view, offsets, result, b.lag, len(result.members)),
+                    self.retry(lambda: self.store.apply(b.fence, view, offsets, result, b.lag, len(result.members),
+                                                        meanwhile if waiting else None),
                                "applying a batch")
                 except FenceMoved as moved:
                     log.warning("fence moved, re-reading: %s", moved)
@@ -260,6 +273,10 @@ class FencedCounter:
 
     def _processor(self, b: PartitionBatch):
         return self.member_processor if b.topic == self.members_topic else self.processor
+
+    def _keeps_for(self, b: PartitionBatch) -> str:
+        """What the choice of a batch's records depends on: the namespace, for the members topic."""
+        return self.store.ns if b.topic == self.members_topic else ""
 
     def _keep(self, b: PartitionBatch) -> Callable[[bytes], bool] | None:
         if b.topic == self.members_topic:

@@ -35,7 +35,7 @@ import time
 import zlib
 from dataclasses import dataclass
 from importlib import resources
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import orjson
 import redis
@@ -293,17 +293,58 @@ class CounterStore:
         self.r.hsetnx(self.pk(fence, "part"), "hwm", first_offset - 1)
 
     def apply(self, fence: str, view: PartitionView, offsets: list[int], result: BatchResult, lag: int = 0,
-              sent: int = 0) -> None:
+              sent: int = 0, meanwhile: Callable[[], None] | None = None) -> None:
         """Apply a processed batch of a partition (`offsets`: the records read, in order; the fence
         moves to the last). Raises FenceMoved when the partition's offset, or a repeat group the
         batch read, changed meanwhile (the caller re-reads and recomputes); Redis itself refuses
-        offsets at or below its fence. `sent`: member records this batch sent to the members topic."""
+        offsets at or below its fence. `sent`: member records this batch sent to the members topic.
+        `meanwhile`: work for this thread while Redis runs the batch (see `run_script`)."""
         if not view.fenced:
             self.register(fence)
         args = self.encode_batch(fence, view, offsets, result, lag, sent)
-        ok, current = self._apply(keys=[self.pk(fence, "part")], args=args)
+        ok, current = self.run_script(self._apply, [self.pk(fence, "part")], args, meanwhile)
         if int(ok) != 1:
             raise FenceMoved(f"{fence}: expected offset {view.hwm}, Redis has {current}")
+
+    def run_script(self, script, keys: list, args: list, meanwhile: Callable[[], None] | None = None):
+        """Run a Lua script. With `meanwhile`, the call is sent, `meanwhile()` runs while Redis works
+        on it, and then its answer is read: the worker cleans and classifies its next batch in the
+        time it would have waited, in this one thread (two threads contended for the GIL: their CPU
+        rose by as much as the overlap saved). On a cluster the call goes to the node owning the
+        keys' slot; a slot that moved is followed by the cluster client itself."""
+        if meanwhile is None:
+            return script(keys=keys, args=args)
+        client = self.r
+        if is_cluster(client):
+            node = client.get_node_from_key(keys[0])
+            client = node.redis_connection if node is not None else None
+        if client is None or getattr(client, "connection", None) is not None:
+            meanwhile()
+            return script(keys=keys, args=args)
+        pool = client.connection_pool
+        conn = pool.get_connection()
+        try:
+            conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+            try:
+                meanwhile()
+            except BaseException:
+                conn.disconnect()  # its answer is still on the way: this connection cannot be reused
+                raise
+            try:
+                return client.parse_response(conn, "EVALSHA")
+            except redis.exceptions.NoScriptError:
+                pass  # Redis lost its scripts (a restart): loaded and run again below
+            except (redis.exceptions.MovedError, redis.exceptions.AskError, redis.exceptions.TryAgainError,
+                    redis.exceptions.ClusterDownError):
+                if client is self.r:
+                    raise
+                # the slot is elsewhere or moving (nothing ran): the cluster client follows it below
+        except (redis.ConnectionError, redis.TimeoutError, OSError):
+            conn.disconnect()
+            raise
+        finally:
+            pool.release(conn)
+        return script(keys=keys, args=args)
 
     def encode_batch(self, fence: str, view: PartitionView, offsets: list[int], result: BatchResult, lag: int,
                      sent: int = 0) -> list:

@@ -3,6 +3,7 @@ or below its fence, a record from the future moves no window, holes are read bac
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import redis
@@ -180,3 +181,49 @@ def test_every_waiting_ticket_past_the_horizon_is_orphaned_however_many(store):
     report.feed_batch(later)
     assert report.pipeline["events|orphaned"] == 600 and report.pipeline.get("events|parked", 0) == 0
     assert (live.get("events|orphaned", 0), live.get("events|parked", 0)) == (600, 0)
+
+
+def test_the_next_batches_are_prepared_while_redis_applies_this_one(store):
+    """`count(batches, ahead)`: each ahead batch is cleaned and classified after the apply of the
+    batch before was sent to Redis (Redis has it: the fence already moved) and before its answer is
+    read; it is not prepared again when its own turn comes, and the counts are those of counting
+    one batch after the other."""
+    c = counter(store)
+    batches = [PartitionBatch("raw", p, list(range(10 * k, 10 * k + 10)),
+                              [ev(f"T{p}-{k}-{i}", f"2024-05-0{k + 1}T10:{i:02d}:00") for i in range(10)])
+               for k in range(3) for p in range(2)]
+    prepared, fences_seen = [], []
+    inner = c.processor.prepare
+
+    def watching(raws):
+        prepared.append(raws[0])
+        if len(prepared) > 2:  # an ahead batch: the apply before it must already be in Redis
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and not any(store.fence_offset(f"raw:{p}") for p in range(2)):
+                time.sleep(0.005)
+            fences_seen.append({p: store.fence_offset(f"raw:{p}") for p in range(2)})
+        return inner(raws)
+
+    c.processor.prepare = watching
+    c.count(batches[0:2], ahead=batches[2:4])
+    assert len(prepared) == 4 and all(b.prepared is not None for b in batches[2:4])
+    assert fences_seen[0][0] == 9 or fences_seen[0][1] == 9, fences_seen
+    c.count(batches[2:4], ahead=batches[4:6])
+    c.count(batches[4:6])
+    assert len(prepared) == 6, "a batch prepared ahead was prepared again"
+    assert store.all_time()["all||tickets"] == 60
+    assert store.offsets() == {"raw:0": 29, "raw:1": 29}
+
+
+def test_a_script_sent_before_the_work_meanwhile_is_answered_even_after_redis_forgot_it(store):
+    """`run_script(meanwhile=…)` sends EVALSHA, runs the work, then reads the answer; when Redis lost
+    its scripts (a restart) it loads the script and runs it once."""
+    script = store.r.register_script("redis.call('INCR', KEYS[1]); return redis.call('GET', KEYS[1])")
+    key = store.pk("raw:0", "probe")
+    ran = []
+    assert store.run_script(script, [key], [], lambda: ran.append(store.r.get(key))) == "1"
+    assert ran == ["1"] or ran == [None]  # the work ran between sending and reading
+    store.r.script_flush()
+    assert store.run_script(script, [key], [], lambda: ran.append("again")) == "2"
+    assert ran[-1] == "again" and store.r.get(key) == "2"
+    store.r.delete(key)

@@ -31,7 +31,7 @@ class Capture:
         self.batches = []
         self.retry = SimpleNamespace(stop=None)
 
-    def count(self, batches):
+    def count(self, batches, ahead=()):
         self.batches += batches
 
 

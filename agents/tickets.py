@@ -166,15 +166,16 @@ async def count_forever(counter: TicketCounter, stream, take: int, within_s: flo
 
     reader = asyncio.ensure_future(read_ahead())
     reader.add_done_callback(_stop_on_failure)
+    waiting = object()  # nothing read ahead yet (None is the stream's end)
     try:
         events = await takes.get()
         batches = counter.batches_of(events) if events is not None else []
         while events is not None:
-            following = takes.get_nowait() if not takes.empty() else None
-            ahead = counter.batches_of(following) if following is not None else []
+            following = takes.get_nowait() if not takes.empty() else waiting
+            ahead = counter.batches_of(following) if following not in (None, waiting) else []
             await counter.count(batches, ahead)
             release(app, events)
-            if following is None:
+            if following is waiting:
                 following = await takes.get()
                 ahead = counter.batches_of(following) if following is not None else []
             events, batches = following, ahead

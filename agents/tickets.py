@@ -3,9 +3,9 @@
 A batch of Faust events becomes one `PartitionBatch` per partition and is counted in a thread
 (a stalled Redis must not stall the event loop, and with it the consumer's heartbeats). The stream
 is read one take ahead, so the next batch is cleaned and classified while Redis applies this one;
-a take's events are acked to Faust only once Redis took their batch (`hold`, `release`). What the agent never does is raise: a
-raised exception makes Faust restart the agent on the same stream, ack the batch in hand, and the
-next batch would step over it. A Redis failure is waited out (streams.adapters.fenced.RedisRetry); anything
+a take's events are acked to Faust only once Redis took their batch (`hold`, `release`). What the
+agent never does is raise: a raised exception makes Faust restart the agent on the same stream,
+ack the batch in hand, and the next batch would step over it. A Redis failure is waited out (streams.adapters.fenced.RedisRetry); anything
 else stops the worker (`fatal`), and the next start resumes at the fences.
 """
 from __future__ import annotations

@@ -216,13 +216,17 @@ class FencedCounter:
     def count(self, batches: Sequence[PartitionBatch], ahead: Sequence[PartitionBatch] = ()) -> Counted:
         """Count batches (any partitions) into the store; returns when Redis has taken all of them.
 
-        `ahead`: the batches to count next. While Redis applies each of these, one of them is
-        prepared (clean, classify: pure), in this thread; what is left is prepared when they are
-        counted. 2 workers, 200,000 records of the year: see bench/RESULTS.md (2026-12-06)."""
+        `ahead`: the batches to count next. While Redis runs the apply of each batch here, one of
+        them is prepared (clean, classify: pure) in this thread; the rest are prepared when their
+        turn comes. 2 workers on 200,000 records of the year: bench/RESULTS.md (2026-12-06)."""
         done = Counted()
         self.prepare(batches)  # those prepared ahead are kept (again if the namespace changed since)
         waiting = [b for b in ahead if b.offsets and b.prepared is None]
-        meanwhile = (lambda: self.prepare([waiting.pop(0)]) if waiting else None)
+
+        def meanwhile() -> None:
+            if waiting:
+                self.prepare([waiting.pop(0)])
+
         pending = [b for b in batches if b.offsets]
         while pending:
             ready: list[tuple[PartitionBatch, PartitionView, BatchResult, list[int]]] = []

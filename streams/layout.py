@@ -182,7 +182,7 @@ def render() -> str:
               "read_batch.lua), runs the pure Processor (streams.core.pipeline: cleaning → enrich → counting → "
               "repeats), sends the enriched and dead-letter records and the repeat-group memberships (streams.adapters.outputs), and applies everything in "
               "one Lua call fenced by the offset (apply_batch.lua).",
-              "4. Faust acks the batch; Kafka's commit follows, but only Redis' fence decides where a partition "
+              "4. The events are acked to Faust (held until Redis took their batch; meanwhile the agent cleaned and classified the next take); Kafka's commit follows, but only Redis' fence decides where a partition "
               "starts again (agents.transport.perform_seek).",
               "5. `hotline exporter` (streams.commands.exporter) reads the counters at each scrape, through "
               "streams.core.summary as `hotline report` does, and Prometheus scrapes it.", ""]

@@ -40,8 +40,8 @@ class Resolution:
 
 
 RESOLUTIONS = (
-    # Two hours: the 1h window needs twelve buckets; the second hour keeps the previous one readable
-    # for a scrape that lands just after the hour turns.
+    # Two hours: the 1h window reads twelve buckets; the second hour is room for records that arrive
+    # a little late and for a reader whose window ends a little before the newest event time.
     Resolution("5m", 300, 2 * 3600, WATCH_DIMENSIONS),
     # 29 days, not 8: the rising-items score (monitors.py) compares the last 3 hours with the same
     # hours of the 4 previous weeks (28 days + 3 h). Measured on a generated year of 100,000 tickets

@@ -57,10 +57,6 @@ class TicketCounter:
     async def _in_thread(self, fn, *args):
         return await asyncio.to_thread(fn, *args)
 
-    async def handle(self, events: Sequence[Any]) -> None:
-        """Count a batch of events now: records one a message, or runs of them (`agents.transport.Bundle`)."""
-        await self.count(self.batches_of(events))
-
     async def count(self, batches: list[PartitionBatch], ahead: list[PartitionBatch] = ()) -> None:
         """Count batches; returns once Redis took them. `ahead`: the next ones, prepared meanwhile."""
         async with self._lock:
@@ -68,7 +64,8 @@ class TicketCounter:
             await self._in_thread(self.counter.count, batches, ahead)
 
     def batches_of(self, events: Sequence[Any]) -> list[PartitionBatch]:
-        """One PartitionBatch per partition, its records in offset order."""
+        """One PartitionBatch per partition of the events (records one a message, or runs of them:
+        `agents.transport.Bundle`), its records in offset order."""
         by_tp: dict[tuple[str, int], list] = defaultdict(list)
         for ev in events:
             by_tp[(ev.message.topic, ev.message.partition)].append(ev.message)

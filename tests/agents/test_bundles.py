@@ -49,7 +49,7 @@ def test_the_agent_counts_bundles_and_single_messages_of_a_partition_as_one_batc
     random.Random(4).shuffle(events)
     capture = Capture()
     counter = TicketCounter(Settings.from_env({}), capture, app=None)
-    asyncio.run(counter.handle(events))
+    asyncio.run(counter.count(counter.batches_of(events)))
     by_partition = {b.partition: b for b in capture.batches}
     assert sorted(by_partition) == [0, 1] and len(capture.batches) == 2
     assert by_partition[0].offsets == list(range(12))

@@ -94,10 +94,10 @@ class BucketSums:
     late: int  # increments older than the longest retention: all-time only
 
 
-def _flat(names: list[str], amounts: np.ndarray) -> list:
+def _flat(names: list[str], amounts: np.ndarray, as_text: bool) -> list:
     out: list = [None] * (2 * len(names))
     out[0::2] = names
-    out[1::2] = amounts.tolist()
+    out[1::2] = list(map(str, amounts.tolist())) if as_text else amounts.tolist()
     return out
 
 
@@ -115,8 +115,9 @@ def _sums(codes: np.ndarray, amounts: np.ndarray, space: int, exact_in_float: bo
     return codes[starts][keep], sums[keep]
 
 
-def bucket_sums(increments: Sequence[Increment], watermark: int, ids: FieldIds) -> BucketSums:
-    """The fields of every bucket the increments land in (at `watermark`), and of all time."""
+def bucket_sums(increments: Sequence[Increment], watermark: int, ids: FieldIds, as_text: bool = False) -> BucketSums:
+    """The fields of every bucket the increments land in (at `watermark`), and of all time.
+    `as_text`: amounts as decimal strings (for a Lua script: see CounterStore.encode_batch)."""
     if not increments:
         return BucketSums({}, {}, [], 0)
     dv, metric = ids.dv, ids.metric
@@ -175,9 +176,9 @@ def bucket_sums(increments: Sequence[Increment], watermark: int, ids: FieldIds) 
         where, which = np.divmod(codes, n)
         cuts = np.flatnonzero(np.r_[True, where[1:] != where[:-1], True]) if len(codes) else np.zeros(1, dtype=np.int64)
         for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist()):
-            buckets[keys[int(where[a])]] = _flat([names[i] for i in which[a:b].tolist()], sums[a:b])
+            buckets[keys[int(where[a])]] = _flat([names[i] for i in which[a:b].tolist()], sums[a:b], as_text)
     # Every increment inside the retention lands in a daily bucket, and the late ones in none: the
     # all-time fields are the sum of all of them.
     which, sums = _sums(field, amount, n, exact)
     late = int((times < watermark - MAX_RETENTION).sum())
-    return BucketSums(buckets, meta, _flat([names[i] for i in which.tolist()], sums), late)
+    return BucketSums(buckets, meta, _flat([names[i] for i in which.tolist()], sums, as_text), late)

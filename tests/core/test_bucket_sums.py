@@ -79,3 +79,15 @@ def test_sums_past_what_a_float_holds_exactly_stay_exact():
     incs = [Increment(WM, [("all", "")], {"response_s": big}), Increment(WM, [("all", "")], {"response_s": 3})]
     got = bucket_sums(incs, WM, FieldIds())
     assert got.all_time == ["all||response_s", big + 3]
+
+
+def test_amounts_as_text_are_the_same_sums_in_decimal():
+    incs = [Increment(WM - i * 700, [("all", ""), ("item", "交通运输")], {"tickets": 1, "response_s": 10 ** 12 + i})
+            for i in range(20)]
+    ids = FieldIds()
+    numbers, text = bucket_sums(incs, WM, ids), bucket_sums(incs, WM, ids, as_text=True)
+    assert text.buckets.keys() == numbers.buckets.keys()
+    for key, flat in numbers.buckets.items():
+        assert text.buckets[key][0::2] == flat[0::2]
+        assert text.buckets[key][1::2] == [str(a) for a in flat[1::2]]
+    assert text.all_time[1::2] == [str(a) for a in numbers.all_time[1::2]]

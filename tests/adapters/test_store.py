@@ -93,6 +93,33 @@ def test_a_batch_spanning_days_writes_five_minute_buckets_only_within_their_rete
         other.drop()
 
 
+def test_hashes_a_batch_opens_hold_what_increments_would_whatever_their_size(store):
+    """A bucket or all-time hash that a batch opens takes its fields in one HSET (in pieces past
+    2,000 fields); the next batch adds into it. Every field is the sum of its increments."""
+    from streams.core.counting import Increment
+    from streams.core.pipeline import BatchResult
+
+    at = 1714532400  # 2024-05-01 11:00 Shanghai
+    expected: dict[str, int] = {}
+    for n, first in ((5000, 0), (3000, 1)):
+        result = BatchResult()
+        for i in range(n):  # 5,000 then 3,000 distinct fields, some of them twice in a batch
+            dims = [("all", ""), ("sub", f"x{i}")]
+            result.increments.append(Increment(at + i % 7, dims, {"tickets": 1, "response_s": i + 1}))
+            if i % 3 == 0:
+                result.increments.append(Increment(at, dims[1:], {"tickets": 2}))
+            for m, amount in (("tickets", 1 + (2 if i % 3 == 0 else 0)), ("response_s", i + 1)):
+                expected[f"sub|x{i}|{m}"] = expected.get(f"sub|x{i}|{m}", 0) + amount
+            expected["all||tickets"] = expected.get("all||tickets", 0) + 1
+            expected["all||response_s"] = expected.get("all||response_s", 0) + i + 1
+        result.event_times = [at] * 3
+        view = store.read_partition("raw:0", [])
+        store.apply("raw:0", view, [first], result)
+        assert store.all_time() == expected
+        day = store.buckets("1d", since=0)
+        assert list(day.values()) == [expected]  # every increment is in the day's bucket too
+
+
 def test_events_older_than_retention_count_as_late_not_dropped(store):
     apply(store, "raw:0", [ev(t, "2024-06-10T10:00:00") for t in "ACD"], 0)
     apply(store, "raw:0", [ev("B", "2024-01-01T10:00:00")], 3)

@@ -69,11 +69,11 @@ class FieldIds:
             raise ValueError(f"more than {METRIC_SPACE} metric names: {name!r} (a metric name built from data?)")
         self.metrics.append(name)
 
-    def names(self, fids: np.ndarray) -> list[str]:
-        """The field string of each field id."""
+    def names(self, fids: np.ndarray) -> np.ndarray:
+        """The field string of each field id (an object array)."""
         table = self._names
-        if len(table) < len(self.prefixes) * METRIC_SPACE:
-            grown = np.empty(len(self.prefixes) * METRIC_SPACE, dtype=object)
+        if len(table) < self.space:
+            grown = np.empty(self.space, dtype=object)
             grown[:len(table)] = table
             table = self._names = grown
         out = table[fids]
@@ -83,7 +83,33 @@ class FieldIds:
                 f = int(fids[i])
                 table[f] = self.prefixes[f // METRIC_SPACE] + self.metrics[f % METRIC_SPACE]
             out = table[fids]
-        return out.tolist()
+        return out
+
+    @property
+    def space(self) -> int:
+        return len(self.prefixes) * METRIC_SPACE
+
+    def number(self, fids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct field ids (ascending) and each id's place among them: np.unique(fids,
+        return_inverse=True) without its sort (a mark per id of the bounded id space)."""
+        seen = np.zeros(self.space, dtype=bool)
+        seen[fids] = True
+        distinct = np.flatnonzero(seen)
+        place = np.empty(self.space, dtype=np.int64)
+        place[distinct] = np.arange(len(distinct), dtype=np.int64)
+        return distinct, place[fids]
+
+
+# Amounts as text (for Lua, see CounterStore.encode_batch): the small ones from a table, in C.
+_DECIMAL = np.array([str(i) for i in range(1 << 16)], dtype=object)
+
+
+def _as_text(amounts: np.ndarray) -> np.ndarray:
+    out = _DECIMAL[np.clip(amounts, 0, len(_DECIMAL) - 1)]
+    large = np.flatnonzero((amounts < 0) | (amounts >= len(_DECIMAL)))
+    for i in large.tolist():
+        out[i] = str(int(amounts[i]))
+    return out
 
 
 @dataclass
@@ -94,10 +120,11 @@ class BucketSums:
     late: int  # increments older than the longest retention: all-time only
 
 
-def _flat(names: list[str], amounts: np.ndarray, as_text: bool) -> list:
-    out: list = [None] * (2 * len(names))
+def _flat(names: np.ndarray, amounts: np.ndarray, as_text: bool) -> np.ndarray:
+    """[field, amount, field, amount, ...] as one object array (sliced per bucket by the caller)."""
+    out = np.empty(2 * len(names), dtype=object)
     out[0::2] = names
-    out[1::2] = list(map(str, amounts.tolist())) if as_text else amounts.tolist()
+    out[1::2] = _as_text(amounts) if as_text else amounts.tolist()
     return out
 
 
@@ -105,7 +132,7 @@ def _sums(codes: np.ndarray, amounts: np.ndarray, space: int, exact_in_float: bo
     """Codes in [0, space) with a non-zero sum of their amounts (ascending), and those sums."""
     if exact_in_float:  # a histogram: no sort (float64 holds every integer sum below 2**53 exactly)
         sums = np.bincount(codes, weights=amounts, minlength=space)
-        codes = np.flatnonzero(sums)
+        codes = np.flatnonzero(sums != 0)  # on a bool array: ~7x faster than on the floats
         return codes, sums[codes].astype(np.int64)
     order = np.argsort(codes, kind="stable")
     codes, amounts = codes[order], amounts[order]
@@ -144,8 +171,7 @@ def bucket_sums(increments: Sequence[Increment], watermark: int, ids: FieldIds, 
     dv_ids = np.array(dvs, dtype=np.int64)[np.repeat(np.cumsum(nd) - nd, pairs) + within // per]
     amount = np.array(amounts, dtype=np.int64)[m_at]
     # The batch's distinct fields, numbered 0..n-1: a bucket's sums are a histogram over them.
-    fields, field = np.unique(dv_ids * METRIC_SPACE + np.array(mids, dtype=np.int64)[m_at], return_inverse=True)
-    field = field.astype(np.int64)
+    fields, field = ids.number(dv_ids * METRIC_SPACE + np.array(mids, dtype=np.int64)[m_at])
     names = ids.names(fields)
     n = len(fields)
     exact = int(np.abs(amount).sum()) < 2 ** 53
@@ -175,10 +201,11 @@ def bucket_sums(increments: Sequence[Increment], watermark: int, ids: FieldIds, 
         codes, sums = _sums(pair_slot[keep] * n + field[keep], amount[keep], len(keys) * n, exact)
         where, which = np.divmod(codes, n)
         cuts = np.flatnonzero(np.r_[True, where[1:] != where[:-1], True]) if len(codes) else np.zeros(1, dtype=np.int64)
+        flat = _flat(names[which], sums, as_text)
         for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist()):
-            buckets[keys[int(where[a])]] = _flat([names[i] for i in which[a:b].tolist()], sums[a:b], as_text)
+            buckets[keys[int(where[a])]] = flat[2 * a:2 * b].tolist()
     # Every increment inside the retention lands in a daily bucket, and the late ones in none: the
     # all-time fields are the sum of all of them.
     which, sums = _sums(field, amount, n, exact)
     late = int((times < watermark - MAX_RETENTION).sum())
-    return BucketSums(buckets, meta, _flat([names[i] for i in which.tolist()], sums, as_text), late)
+    return BucketSums(buckets, meta, _flat(names[which], sums, as_text).tolist(), late)

@@ -25,3 +25,28 @@ def test_a_messages_namespace_is_read_the_same_with_or_without_the_fast_path():
     assert member_namespace(raw) == "rebuild-2024_v2"
     assert member_namespace(b'{ "members": [], "ns": "other" }') == "other"  # another writer's spacing
     assert member_namespace(b'{"ns":"cut') is None and member_namespace(b"[1, 2]") is None
+
+
+def test_dimension_lists_found_valid_once_are_not_trusted_for_anything_else():
+    from schemas.taxonomy import load_taxonomy
+    from streams.core.cleaning import Rejection
+    from streams.core.members import MemberProcessor
+
+    proc = MemberProcessor()
+    tx = load_taxonomy()
+    item = next(iter(tx.subcategories))
+    good = [["all", ""], ["item", item], ["sub", f"{item}/{next(iter(tx.subcategories[item]))}"],
+            ["channel", next(iter(tx.channels))], ["district", next(iter(tx.districts))],
+            ["rights", next(iter(tx.rights_claims))]]
+    member = lambda i, **kw: {"rule": "caller", "key": "c:1", "ticket_id": f"T{i}", "received_at": 1700000000 + i,
+                              "dims": good, **kw}
+    records = [member(0), member(1), member(2, rule="nope"), member(3, dims=good[:5]),
+               member(4, dims=[good[0], ["item", "不存在"], *good[2:]]), member(5, dims="all"),
+               member(6, dims=[[["x"], "y"]] + good[1:]), member(7, received_at="1700000007"), member(8)]
+    (_, raw), = member_messages("ns", [("c:1", r) for r in records], 1)
+    parsed = [m for m, _ in proc.prepare([raw]).parsed[0]]
+    ok = [i for i, m in enumerate(parsed) if not isinstance(m, Rejection)]
+    assert ok == [0, 1, 8]
+    assert all(isinstance(parsed[i], Rejection) and parsed[i].reason == "bad_member" for i in range(2, 8))
+    dims = [parsed[i][2].dims for i in ok]
+    assert dims[0] == tuple(map(tuple, good)) and all(d is dims[0] for d in dims)  # one tuple, shared

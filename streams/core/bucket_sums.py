@@ -106,9 +106,9 @@ _DECIMAL = np.array([str(i) for i in range(1 << 16)], dtype=object)
 
 def _as_text(amounts: np.ndarray) -> np.ndarray:
     out = _DECIMAL[np.clip(amounts, 0, len(_DECIMAL) - 1)]
-    large = np.flatnonzero((amounts < 0) | (amounts >= len(_DECIMAL)))
-    for i in large.tolist():
-        out[i] = str(int(amounts[i]))
+    large = np.flatnonzero((amounts < 0) | (amounts >= len(_DECIMAL)))  # response times: seconds summed
+    if len(large):
+        out[large] = list(map(str, amounts[large].tolist()))
     return out
 
 

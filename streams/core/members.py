@@ -86,56 +86,45 @@ def _keys(parsed) -> list[str]:
                  for m, _ in message if not isinstance(m, Rejection)})
 
 
-def _parse_message(raw: bytes, taxonomy: Taxonomy, known: dict | None = None) -> list[tuple[Parsed | Rejection, object]] | Rejection:
+def _parse_message(raw: bytes, valid: frozenset) -> list[tuple[Parsed | Rejection, object]] | Rejection:
     try:
         members = orjson.loads(raw)["members"]
         if not isinstance(members, list):
             raise TypeError("members is not a list")
     except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
         return Rejection("bad_member", f"not a message of the members topic: {type(exc).__name__}: {exc}", None)
-    known = {} if known is None else known
-    return [(_parse(v, taxonomy, known), v) for v in members]
+    return [(_parse(v, valid), v) for v in members]
 
 
 DIMS = ("all", "item", "sub", "channel", "district", "rights")  # TicketState.dims(with_reply=False)
-KNOWN_DIMS_MAX = 100_000  # distinct dimension lists remembered as valid (a few thousand in a city's year)
 
 
-def _parse(v, taxonomy: Taxonomy, known: dict) -> Parsed | Rejection:
-    """`known`: raw dimension lists already found valid -> their dims tuple. Validating them was
-    most of this stage's parse (2 workers, 200,000 records of the year: 6.7 % of the workers'
-    samples); a city's tickets repeat a few thousand combinations, and members share the tuple."""
+def valid_pairs(taxonomy: Taxonomy) -> frozenset:
+    """Every (dimension, value) pair a membership of this taxonomy may carry, but its subcategory
+    (any text under the item: the classifier may name one the taxonomy lacks)."""
+    return frozenset([("all", "")] + [("item", i) for i in taxonomy.subcategories]
+                     + [("channel", c) for c in taxonomy.channels] + [("district", d) for d in taxonomy.districts]
+                     + [("rights", r) for r in taxonomy.rights_claims])
+
+
+def _parse(v, valid: frozenset) -> Parsed | Rejection:
+    """Checking each membership's six (dimension, value) pairs was most of this stage's parse (2 workers,
+    200,000 records of the year: 6.7 % of the workers' samples); one set of the taxonomy's pairs makes
+    it six lookups."""
     try:
         rule, key, tid, at = v["rule"], v["key"], v["ticket_id"], v["received_at"]
         if rule not in RULES or not isinstance(key, str) or not isinstance(tid, str) or type(at) is not int:
             raise ValueError("a field has the wrong type or value")
-        raw_dims = v["dims"]
-        try:
-            seen = tuple(map(tuple, raw_dims))
-            dims = known.get(seen)
-        except TypeError:  # not a list of lists of hashable values: the full check says why
-            seen, dims = None, None
-        if dims is None:
-            dims = _dims(raw_dims, taxonomy)
-            if seen is not None:
-                if len(known) >= KNOWN_DIMS_MAX:
-                    known.clear()
-                known[seen] = dims
+        dims = tuple((d, x) for d, x in v["dims"])
+        if tuple(d for d, _ in dims) != DIMS:
+            raise ValueError(f"dims must be {DIMS}")
+        sub = dims[2][1]
+        if (not valid.issuperset(dims[:2] + dims[3:]) or not isinstance(sub, str)
+                or not sub.startswith(dims[1][1] + "/")):
+            raise ValueError("a dimension is not in this build's taxonomy")
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         return Rejection("bad_member", f"not a repeat-group member record: {type(exc).__name__}: {exc}", None)
     return rule, key, Member(tid, at, False, dims)
-
-
-def _dims(raw_dims, taxonomy: Taxonomy) -> tuple[tuple[str, str], ...]:
-    dims = tuple((str(d), str(x)) for d, x in raw_dims)
-    d = dict(dims)
-    if tuple(d) != DIMS:
-        raise ValueError(f"dims must be {DIMS}")
-    if (d["item"] not in taxonomy.subcategories or not d["sub"].startswith(d["item"] + "/")
-            or d["channel"] not in taxonomy.channels or d["district"] not in taxonomy.districts
-            or d["rights"] not in taxonomy.rights_claims):
-        raise ValueError("a dimension is not in this build's taxonomy")
-    return dims
 
 
 class MemberProcessor:
@@ -148,7 +137,7 @@ class MemberProcessor:
         self.days = days
         self.emit_records = emit_records
         self.taxonomy = taxonomy or load_taxonomy()
-        self._known_dims: dict = {}  # see _parse
+        self._valid = valid_pairs(self.taxonomy)
 
     @staticmethod
     def newest_event_time(prepared: MemberPrepared) -> int:
@@ -156,7 +145,7 @@ class MemberProcessor:
 
     def prepare(self, raws: Iterable[bytes]) -> MemberPrepared:
         raws = list(raws)
-        parsed = [_parse_message(r, self.taxonomy, self._known_dims) for r in raws]
+        parsed = [_parse_message(r, self._valid) for r in raws]
         return MemberPrepared(raws, parsed, [], _keys(parsed))
 
     def process(self, prep: MemberPrepared, states: Mapping, sources=None,

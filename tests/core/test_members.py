@@ -27,7 +27,7 @@ def test_a_messages_namespace_is_read_the_same_with_or_without_the_fast_path():
     assert member_namespace(b'{"ns":"cut') is None and member_namespace(b"[1, 2]") is None
 
 
-def test_dimension_lists_found_valid_once_are_not_trusted_for_anything_else():
+def test_a_membership_is_checked_pair_by_pair_against_the_taxonomy():
     from schemas.taxonomy import load_taxonomy
     from streams.core.cleaning import Rejection
     from streams.core.members import MemberProcessor
@@ -48,5 +48,7 @@ def test_dimension_lists_found_valid_once_are_not_trusted_for_anything_else():
     ok = [i for i, m in enumerate(parsed) if not isinstance(m, Rejection)]
     assert ok == [0, 1, 8]
     assert all(isinstance(parsed[i], Rejection) and parsed[i].reason == "bad_member" for i in range(2, 8))
-    dims = [parsed[i][2].dims for i in ok]
-    assert dims[0] == tuple(map(tuple, good)) and all(d is dims[0] for d in dims)  # one tuple, shared
+    assert all(parsed[i][2].dims == tuple(map(tuple, good)) for i in ok)
+    wrong_sub = member(9, dims=[*good[:2], ["sub", f"{list(tx.subcategories)[1]}/x"], *good[3:]])
+    (_, raw), = member_messages("ns", [("c:1", wrong_sub)], 1)
+    assert isinstance(proc.prepare([raw]).parsed[0][0][0], Rejection)  # a sub of another item

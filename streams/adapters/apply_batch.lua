@@ -16,7 +16,7 @@
 -- KEYS: the partition's part hash. ARGV: prefix, expected_hwm, first_offset, new_hwm, watermark, now,
 -- lag, partition_clock, inner_gaps, then one JSON document (decoded by Redis' cjson, in C; parsing
 -- separator-delimited blobs in Lua cost more than the writes themselves), its lists:
---   incr      {key_suffix: [field, delta, field, delta, ...]}
+--   incr      {key_suffix: [field, delta, field, delta, ...]} (deltas as decimal strings: see encode_batch)
 --   states    [state_shard_suffix, ticket_id, encoded_state]
 --   buckets   [key_suffix, index_zset_suffix, start, ttl_seconds]
 --   prune     [index_zset_suffix, oldest_start_to_keep]

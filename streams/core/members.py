@@ -9,7 +9,9 @@ partition. Joining is idempotent by ticket id and order-independent (streams/cor
 a membership sent twice (side outputs are at-least-once) or late changes nothing.
 
 A message of the members topic carries many memberships of one partition:
-{"ns": <namespace>, "members": [{"rule", "key", "ticket_id", "received_at", "dims"}, ...]}. Each
+{"ns": <namespace>, "members": [[rule, key, ticket_id, received_at, item, sub, channel, district,
+rights], ...]} (streams/core/repeats.member_record; the object form {"rule", "key", "ticket_id",
+"received_at", "dims": [[dim, value], ...]} written before 2026-12-06 is still read). Each
 membership's partition is crc32(group key) mod the topic's partitions, so a group always lands on
 the same one; sending them in a few messages per batch instead of one message each keeps the
 stage's cost per membership a JSON object, not a Kafka message through Faust (two memberships per
@@ -108,16 +110,20 @@ def valid_pairs(taxonomy: Taxonomy) -> frozenset:
 
 
 def _parse(v, valid: frozenset) -> Parsed | Rejection:
-    """Checking each membership's six (dimension, value) pairs was most of this stage's parse (2 workers,
-    200,000 records of the year: 6.7 % of the workers' samples); one set of the taxonomy's pairs makes
-    it six lookups."""
+    """One membership, checked: its rule and types, and its dimension values against the taxonomy
+    (one set of its (dimension, value) pairs; the subcategory by its item's prefix)."""
     try:
-        rule, key, tid, at = v["rule"], v["key"], v["ticket_id"], v["received_at"]
+        if isinstance(v, list):
+            rule, key, tid, at, item, sub, channel, district, rights = v
+            dims = (("all", ""), ("item", item), ("sub", sub), ("channel", channel), ("district", district),
+                    ("rights", rights))
+        else:  # the object form of earlier releases (messages still on the topic after an upgrade)
+            rule, key, tid, at = v["rule"], v["key"], v["ticket_id"], v["received_at"]
+            dims = tuple((d, x) for d, x in v["dims"])
+            if tuple(d for d, _ in dims) != DIMS:
+                raise ValueError(f"dims must be {DIMS}")
         if rule not in RULES or not isinstance(key, str) or not isinstance(tid, str) or type(at) is not int:
             raise ValueError("a field has the wrong type or value")
-        dims = tuple((d, x) for d, x in v["dims"])
-        if tuple(d for d, _ in dims) != DIMS:
-            raise ValueError(f"dims must be {DIMS}")
         sub = dims[2][1]
         if (not valid.issuperset(dims[:2] + dims[3:]) or not isinstance(sub, str)
                 or not sub.startswith(dims[1][1] + "/")):

@@ -84,8 +84,9 @@ def test_agent_counts_each_ticket_once_and_dead_letters_bad_records(app_and_stor
     assert all_time.get("all||predicted") == 1  # A3 had no item
     # Each new ticket's repeat-group memberships went to the repeat stage, tagged with the namespace
     # and counted as sent in the same fenced apply (what the drained check compares with).
-    assert {(r["ticket_id"], r["rule"]) for _, r in sent.members} >= {("A1", "caller"), ("A3", "caller")}
-    assert sent.namespaces - {""} == {store.ns} and all(key == r["key"] for key, r in sent.members)  # "": no memberships
+    # (a membership: [rule, key, ticket_id, received_at, item, sub, channel, district, rights])
+    assert {(r[2], r[0]) for _, r in sent.members} >= {("A1", "caller"), ("A3", "caller")}
+    assert sent.namespaces - {""} == {store.ns} and all(key == r[1] for key, r in sent.members)  # "": no memberships
     assert pipe["members|sent"] == len(sent.members)
     # No personal number in clear anywhere in Redis.
     dump = json.dumps({k: store.r.hgetall(k) for k in store.keys() if store.r.type(k) == "hash"},

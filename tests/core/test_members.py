@@ -52,3 +52,26 @@ def test_a_membership_is_checked_pair_by_pair_against_the_taxonomy():
     wrong_sub = member(9, dims=[*good[:2], ["sub", f"{list(tx.subcategories)[1]}/x"], *good[3:]])
     (_, raw), = member_messages("ns", [("c:1", wrong_sub)], 1)
     assert isinstance(proc.prepare([raw]).parsed[0][0][0], Rejection)  # a sub of another item
+
+
+def test_memberships_as_written_now_parse_back_to_their_member_and_bad_ones_are_refused():
+    from schemas.taxonomy import load_taxonomy
+    from streams.core.cleaning import Rejection
+    from streams.core.members import MemberProcessor
+    from streams.core.repeats import Member, member_record
+
+    tx = load_taxonomy()
+    item = next(iter(tx.subcategories))
+    dims = (("all", ""), ("item", item), ("sub", f"{item}/{next(iter(tx.subcategories[item]))}"),
+            ("channel", next(iter(tx.channels))), ("district", next(iter(tx.districts))),
+            ("rights", next(iter(tx.rights_claims))))
+    member = Member("T1", 1_700_000_000, False, dims)
+    good = member_record("text", "t:南城:abc", member)
+    other_item = list(tx.subcategories)[1]
+    bad = [good[:8], good + ["x"], ["weather", *good[1:]], [*good[:3], "1700000000", *good[4:]],
+           [*good[:7], "火星", good[8]], [*good[:5], f"{other_item}/x", *good[6:]], [*good[:5], 5, *good[6:]],
+           [*good[:4], ["unhashable"], *good[5:]], "text"]
+    (_, raw), = member_messages("ns", [("t:南城:abc", r) for r in [good, *bad]], 1)
+    parsed = [m for m, _ in MemberProcessor().prepare([raw]).parsed[0]]
+    assert parsed[0] == ("text", "t:南城:abc", member)
+    assert all(isinstance(p, Rejection) and p.reason == "bad_member" for p in parsed[1:])

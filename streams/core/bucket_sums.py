@@ -174,7 +174,7 @@ def bucket_sums(increments: Sequence[Increment], watermark: int, ids: FieldIds, 
     fields, field = ids.number(dv_ids * METRIC_SPACE + np.array(mids, dtype=np.int64)[m_at])
     names = ids.names(fields)
     n = len(fields)
-    exact = int(np.abs(amount).sum()) < 2 ** 53
+    exact = float(np.abs(amount).sum(dtype=np.float64)) < 2 ** 52  # (a float sum: an int64 one could wrap)
     times = np.fromiter((inc.at for inc in increments), dtype=np.int64, count=len(increments))
 
     buckets: dict[str, list] = {}

@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from streams.core.counting import Increment
-from streams.core.windows import DAY_OFFSET, MAX_RETENTION, RESOLUTIONS
+from streams.core.windows import RESOLUTIONS, bucket_start, is_late
 
 METRIC_SPACE = 256  # metric names a process may meet (there are ~40); a field id is dv id * this + metric id
 
@@ -183,10 +183,7 @@ def bucket_sums(increments: Sequence[Increment], watermark: int, ids: FieldIds, 
         touching = times >= watermark - res.retention  # an increment with no watched dimension still touches it
         if not touching.any():
             continue
-        if res.seconds == 86400:
-            starts = times - (times + DAY_OFFSET) % 86400
-        else:
-            starts = times - times % res.seconds
+        starts = bucket_start(times, res)  # elementwise on the array
         distinct, slot = np.unique(starts[touching], return_inverse=True)
         keys = [f"b:{res.name}:{start}" for start in distinct.tolist()]
         for key, start in zip(keys, distinct.tolist()):
@@ -207,5 +204,5 @@ def bucket_sums(increments: Sequence[Increment], watermark: int, ids: FieldIds, 
     # Every increment inside the retention lands in a daily bucket, and the late ones in none: the
     # all-time fields are the sum of all of them.
     which, sums = _sums(field, amount, n, exact)
-    late = int((times < watermark - MAX_RETENTION).sum())
+    late = int(is_late(times, watermark).sum())
     return BucketSums(buckets, meta, _flat(names[which], sums, as_text).tolist(), late)

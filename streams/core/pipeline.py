@@ -20,6 +20,7 @@ from streams.core.enrich import EnrichedEvent, ItemPredictor, enrich_batch
 from streams.core.monitors import BAD_RATINGS, Deadlines, callback_record
 from streams.core.repeats import Group, Member, RepeatRules, group_keys, join_group, member_record
 from streams.core.windows import PartitionClock
+from streams.text.neardup import repeat_keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,17 +152,16 @@ class Processor:
         cleaned = self.clean_all(raws)
         valid = [c for c in cleaned if isinstance(c, CleanEvent)]
         it = iter(enrich_batch(valid, self.taxonomy, self.predictor, self.rights))
-        enriched: list[EnrichedEvent | None] = []
+        enriched: list[EnrichedEvent | None] = [None if isinstance(c, Rejection) else next(it) for c in cleaned]
         keys: dict[str, None] = {}
-        for c in cleaned:
-            if isinstance(c, Rejection):
-                enriched.append(None)
-                continue
-            ev = next(it)
-            if self.repeat_rules and ev.item is not None:
-                ev.group_keys = group_keys(self.repeat_rules, c.caller_hash, ev.item, ev.district, c.content)
+        if self.repeat_rules:
+            joining = [ev for ev in enriched if ev is not None and ev.item is not None]
+            texts = (repeat_keys([ev.clean.content for ev in joining]) if "text" in self.repeat_rules.rules
+                     else [None] * len(joining))
+            for ev, text_key in zip(joining, texts):
+                c = ev.clean
+                ev.group_keys = group_keys(self.repeat_rules, c.caller_hash, ev.item, ev.district, text_key)
                 keys.update((k, None) for _, k in ev.group_keys)
-            enriched.append(ev)
         return Prepared(raws, cleaned, enriched, ticket_ids(cleaned), [] if self.repeat_members else list(keys))
 
     def process(self, raws: Sequence[bytes] | Prepared, states: Mapping[str, TicketState | None],

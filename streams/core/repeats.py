@@ -45,7 +45,6 @@ from __future__ import annotations
 from bisect import bisect_left
 from dataclasses import dataclass, field
 
-from streams.text.neardup import repeat_key
 
 RULES = ("caller", "text")
 
@@ -111,15 +110,15 @@ def join_group(group: Group | None, new: Member, days: int) -> tuple[Group, list
     return Group(members), flagged_now
 
 
-def group_keys(rules: RepeatRules, caller_hash: str | None, item: str, district: str, content: str | None) -> list[tuple[str, str]]:
-    """(rule, group key) pairs a new ticket joins."""
+def group_keys(rules: RepeatRules, caller_hash: str | None, item: str, district: str,
+               text_key: str | None) -> list[tuple[str, str]]:
+    """(rule, group key) pairs a new ticket joins; `text_key` is repeat_key(content) (the caller
+    keys a batch's contents in one repeat_keys call)."""
     out = []
     if "caller" in rules.rules and caller_hash:
         out.append(("caller", f"c:{caller_hash}:{item}"))
-    if "text" in rules.rules:
-        key = repeat_key(content)
-        if key:
-            out.append(("text", f"t:{district}:{key}"))
+    if "text" in rules.rules and text_key:
+        out.append(("text", f"t:{district}:{text_key}"))
     return out
 
 

@@ -22,13 +22,12 @@ _SPACES = re.compile(r"\s+")
 
 
 def reference_normalize(text: str | None) -> str:
-    """normalize() before the fast paths: full NFKC, regex whitespace collapse."""
+    """normalize() before the fast paths: NFKC of the whole text, regex whitespace collapse."""
     if not text:
         return ""
     if "_x000" in text:
         text = _ARTEFACT.sub(" ", text)
-    if segment._COMPAT.search(text):
-        text = unicodedata.normalize("NFKC", text)
+    text = unicodedata.normalize("NFKC", text)
     return _SPACES.sub(" ", text).strip()
 
 

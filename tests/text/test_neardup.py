@@ -6,7 +6,10 @@ from pathlib import Path
 import pytest
 
 import streams
-from streams.text.neardup import ROWS, jaccard, normalise, repeat_key
+from hypothesis import given, settings, strategies as st
+
+from streams.text import neardup
+from streams.text.neardup import ROWS, jaccard, normalise, repeat_key, repeat_keys
 
 BASE = ("某某小区东门外的夜宵摊每天晚上摆到凌晨两点，油烟和噪音严重影响楼上住户休息，多次向城管反映，"
         "来了一次之后又照样经营，请相关部门彻底整治，还居民一个安静的夜晚。")
@@ -28,6 +31,33 @@ def test_normalise_drops_spaces_digits_punctuation_placeholders_and_folds_full_w
 
 def test_same_complaint_reformatted_or_masked_shares_the_key():
     assert repeat_key(BASE) == repeat_key("  " + BASE.replace("，", ", ") + "！！ 电话[手机号]")
+
+
+_PIECES = st.sampled_from(["某某小区", "夜宵摊", "噪音", "，", "１２３", "ＡＢ", "c_d", "[手机号]", "[", "]", " ", "\u3000",
+                           "\U0001d400", "ｚ", "e\u0301", "走访", BASE[:12]])
+_TEXTS = st.one_of(st.none(), st.lists(st.one_of(_PIECES, st.characters(blacklist_categories=("Cs",))),
+                                       max_size=40).map("".join))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_TEXTS, max_size=12), st.sampled_from([1, 10, 64_000]))
+def test_keys_of_a_batch_are_the_keys_of_each_text(texts, chunk_chars):
+    # Chunks of 1 character put every text in a chunk of its own; 10 splits batches mid-way.
+    old, neardup.KEY_CHUNK_CHARS = neardup.KEY_CHUNK_CHARS, chunk_chars
+    try:
+        assert repeat_keys(texts) == [repeat_key(t) for t in texts]
+        assert repeat_keys(texts, 2) == [repeat_key(t, 2) for t in texts]
+    finally:
+        neardup.KEY_CHUNK_CHARS = old
+
+
+def test_keys_of_real_complaints_in_one_batch_are_their_own(shared_dir):
+    import json
+    with open(shared_dir / "messages_with_replies.jsonl", encoding="utf-8") as fh:
+        texts = [json.loads(line)["content"] for line in fh]
+    keys = repeat_keys(texts)
+    assert keys == [repeat_key(t) for t in texts]
+    assert sum(k is not None for k in keys) > 0.9 * len(texts)
 
 
 def test_short_texts_have_no_key():

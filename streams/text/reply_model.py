@@ -18,6 +18,7 @@ File: one ``.npz`` (numpy arrays + a JSON settings string, loaded with allow_pic
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -48,14 +49,21 @@ def reply_features_text(text: str | None, max_chars: int | None, cleaned: str | 
     return t if max_chars is None else t[:max_chars]
 
 
-def cue_vector(text: str | None, cleaned: str | None = None) -> np.ndarray:
+def cue_values(text: str | None, cleaned: str | None = None) -> list[float]:
     """N_CUES numbers from the rules: log1p counts and presence of the four cue kinds, and the
-    rules' decision one-hot (onsite, explanation, both, neither)."""
+    rules' decision one-hot (onsite, explanation, both, neither). A list: the model stacks a
+    batch's rows in one np.array call (a small array per reply, np.log1p on scalars and a vstack
+    cost ~6 us a reply; math.log1p gives the same doubles, checked for counts 0-5,000)."""
     c = _cues(text, cleaned)
     counts = [len(c[k]) for k in ("onsite_strong", "onsite_weak", "explain_strong", "explain_weak")]
     decision = classify_reply_rules(text, cues=c)
-    return np.array([np.log1p(n) for n in counts] + [float(n > 0) for n in counts]
-                    + [float(decision == t) for t in REPLY_TYPES])
+    return ([math.log1p(n) for n in counts] + [float(n > 0) for n in counts]
+            + [float(decision == t) for t in REPLY_TYPES])
+
+
+def cue_vector(text: str | None, cleaned: str | None = None) -> np.ndarray:
+    """cue_values as an array."""
+    return np.array(cue_values(text, cleaned))
 
 
 def _to_two_heads(labels: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -129,7 +137,7 @@ class ReplyModel:
 
     def _proba(self, texts: list, cleaned: list[str]) -> np.ndarray:
         n_char = self.char.n_features
-        cues = np.vstack([cue_vector(t, c) for t, c in zip(texts, cleaned)]) * self.cue_weight
+        cues = np.array([cue_values(t, c) for t, c in zip(texts, cleaned)]).reshape(-1, N_CUES) * self.cue_weight
         z = (self.char.scores([reply_features_text(t, self.max_chars, c) for t, c in zip(texts, cleaned)],
                               self._w[:n_char])
              + cues @ self._w[n_char:] + self.intercept)

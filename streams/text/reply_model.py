@@ -27,7 +27,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from .items import _CharFeaturizer, fit_char_featurizer
-from .reply_rules import REPLY_TYPES, _cues, classify_reply_rules, clean_reply
+from .reply_rules import REPLY_TYPES, _cues, classify_reply_rules, clean_replies, clean_reply
 
 __all__ = ["ReplyModel", "ReplyPrediction", "reply_features_text", "cue_vector", "MODEL_FILE", "FORMAT"]
 
@@ -133,7 +133,7 @@ class ReplyModel:
         texts = list(texts)
         if not texts:
             return np.zeros((0, len(REPLY_TYPES)))
-        return self._proba(texts, [clean_reply(t) for t in texts])
+        return self._proba(texts, clean_replies(texts))
 
     def _proba(self, texts: list, cleaned: list[str]) -> np.ndarray:
         n_char = self.char.n_features
@@ -152,7 +152,7 @@ class ReplyModel:
         texts = list(texts)
         if not texts:
             return []
-        cleaned = [clean_reply(t) for t in texts]
+        cleaned = clean_replies(texts)
         p = self._proba(texts, cleaned)
         out = []
         for c, row in zip(cleaned, p):

@@ -23,10 +23,11 @@ Transfer/acknowledgement boilerplate is removed first so that it cannot trigger 
 from __future__ import annotations
 
 import re
+from typing import Sequence
 
-from .segment import find_words, normalize
+from .segment import find_words, normalize, normalize_all
 
-__all__ = ["REPLY_TYPES", "classify_reply_rules", "clean_reply", "reply_cues"]
+__all__ = ["REPLY_TYPES", "classify_reply_rules", "clean_replies", "clean_reply", "reply_cues"]
 
 REPLY_TYPES = ("onsite", "explanation", "both", "neither")
 
@@ -178,6 +179,11 @@ def clean_reply(text: str | None) -> str:
     """The reply normalised, with transfer/acknowledgement boilerplate replaced by 。 ("" if empty)."""
     t = normalize(text)
     return _BOILER.sub("。", t) if t else ""
+
+
+def clean_replies(texts: Sequence[str | None]) -> list[str]:
+    """``[clean_reply(t) for t in texts]``, normalising the batch in one pass (normalize_all)."""
+    return [_BOILER.sub("。", t) if t else "" for t in normalize_all(texts)]
 
 
 def _cues(text: str | None, cleaned: str | None = None) -> dict[str, list[str]]:

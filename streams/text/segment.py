@@ -17,9 +17,10 @@ import re
 import threading
 import unicodedata
 from functools import lru_cache
+from typing import Sequence
 from importlib import resources
 
-__all__ = ["normalize", "tokens", "cut", "find_words", "stopwords", "get_tokenizer", "domain_words"]
+__all__ = ["normalize", "normalize_all", "tokens", "cut", "find_words", "stopwords", "get_tokenizer", "domain_words"]
 
 _DATA = resources.files("streams.text") / "data"
 
@@ -84,6 +85,76 @@ def normalize(text: str | None) -> str:
     # str.split() splits on exactly the characters re's \s matches (str.isspace) and drops them at
     # both ends: the same as _SPACES.sub(" ", text).strip() at 1.0 us instead of 6.2 us a text.
     return " ".join(text.split())
+
+
+_NFKC_ONE = None  # numpy: NFKC of each BMP code point where it is one code point, else the point itself
+_NFKC_WIDE = None  # numpy bool: NFKC of the code point is several (… -> ..., ㎡ -> m2): per-text path
+
+
+def _nfkc_arrays():
+    global _NFKC_ONE, _NFKC_WIDE
+    if _NFKC_WIDE is None:
+        import numpy as np
+
+        _nfkc("")  # the translate table
+        one = np.arange(0x10000, dtype=np.uint32)
+        wide = np.zeros(0x10000, dtype=bool)
+        for i, v in enumerate(_NFKC_BMP):
+            if isinstance(v, str):
+                if len(v) == 1:
+                    one[i] = ord(v)
+                else:
+                    wide[i] = True
+        _NFKC_ONE, _NFKC_WIDE = one, wide
+    return _NFKC_ONE, _NFKC_WIDE
+
+
+def normalize_all(texts: Sequence[str | None]) -> list[str]:
+    """``[normalize(t) for t in texts]``, exactly, with the texts' NFKC in one numpy pass.
+
+    str.translate costs ~30 ns a character outside ASCII (an int object per lookup): 14 us of a
+    435-character complaint, the largest single cost of cleaning real text. Here the texts that
+    need folding are joined by U+0000 (NFKC keeps it and nothing composes across it), mapped
+    through an array of each code point's one-point NFKC, and split again; a text holding U+0000,
+    a point beyond the BMP or one whose NFKC is several points (…, ㎡: ~1 % of real texts) takes
+    normalize() itself. Each folded text then gets normalize()'s own check (is_normalized, full
+    NFKC when a composition across characters is left)."""
+    import numpy as np
+
+    out = [""] * len(texts)
+    todo: list[int] = []
+    raw: list[str] = []
+    for i, t in enumerate(texts):
+        if not t:
+            continue
+        if "_x000" in t:
+            t = _ARTEFACT.sub(" ", t)
+        if unicodedata.is_normalized("NFKC", t):
+            out[i] = " ".join(t.split())
+        elif "\x00" in t:
+            out[i] = normalize(t)
+        else:
+            todo.append(i)
+            raw.append(t)
+    if not raw:
+        return out
+    try:
+        data = "\x00".join(raw).encode("utf-32-le")
+    except UnicodeEncodeError:  # a lone surrogate (cleaning rejects them; other callers may not)
+        return [normalize(t) for t in texts]
+    one, wide = _nfkc_arrays()
+    cps = np.frombuffer(data, dtype=np.uint32)
+    odd = (cps >= 0x10000) | wide[np.minimum(cps, 0xFFFF)]
+    folded = np.where(cps >= 0x10000, cps, one[np.minimum(cps, 0xFFFF)]).tobytes().decode("utf-32-le").split("\x00")
+    if odd.any():  # which texts: the separators before each odd point
+        seps = np.flatnonzero(cps == 0)
+        for k in set(np.searchsorted(seps, np.flatnonzero(odd)).tolist()):
+            folded[k] = _nfkc(raw[k])
+    for i, t in zip(todo, folded):
+        if not unicodedata.is_normalized("NFKC", t):
+            t = unicodedata.normalize("NFKC", t)
+        out[i] = " ".join(t.split())
+    return out
 
 
 def _read_lines(name: str) -> list[str]:

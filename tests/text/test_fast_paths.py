@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from streams.text import masking, segment
-from streams.text.segment import cut, find_words, get_tokenizer, normalize
+from streams.text.segment import cut, find_words, get_tokenizer, normalize, normalize_all
 
 _ARTEFACT = re.compile(r"_x000[dD]_")
 _SPACES = re.compile(r"\s+")
@@ -49,6 +49,15 @@ texts = st.lists(st.one_of(st.sampled_from(list(_TRICKY) + ["_x000D_", "走访",
 @given(texts)
 def test_normalize_equals_reference_on_generated_text(text):
     assert normalize(text) == reference_normalize(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), texts, st.text(max_size=20),
+                          st.sampled_from(["…", "㎡", "\x00", "a\x00b", "\ud800", "e\u0301", "\U0001d400，"])), max_size=12))
+def test_normalize_all_equals_normalize_of_each(batch):
+    """The batch path: texts with U+0000, several-point foldings (…), lone surrogates, points beyond
+    the BMP and compositions across characters among ordinary ones."""
+    assert normalize_all(batch) == [normalize(t) for t in batch]
 
 
 @settings(max_examples=300, deadline=None)
@@ -92,6 +101,7 @@ def test_normalize_equals_reference_on_real_texts(real_texts):
     assert len(real_texts) > 5000
     for text in real_texts:
         assert normalize(text) == reference_normalize(text)
+    assert normalize_all(real_texts) == [reference_normalize(t) for t in real_texts]
 
 
 def test_cut_and_find_words_on_real_replies(real_texts):

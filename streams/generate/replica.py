@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -29,34 +30,48 @@ def write_replica(output: str | Path, tickets: int, seed: int, year: int = 2024,
     if tickets < 0:
         raise ValueError("--tickets must be >= 0")
     mixer = DirtyMixer(dirty_rate, seed, mode, year)
-    records = valid = 0
-    buf: list[bytes] = []
-    bar = tqdm(total=tickets, unit="ticket", unit_scale=True, disable=not progress, file=sys.stderr,
-               desc=f"generate {mode}")
-    done = 0
-    with open(output, "wb", buffering=1 << 20) as out:
-        for rec, _time in MODES[mode](generate_tickets(tickets, seed, year)):
-            line = dumps(rec)
-            buf.append(line)
-            valid += 1
-            if rec["event"] in ("created", "snapshot"):
-                done += 1
-            buf.extend(mixer.after(rec, line))
-            if len(buf) >= _FLUSH_EVERY:
-                records += len(buf)
-                out.write(b"\n".join(buf) + b"\n")
-                buf.clear()
-                bar.update(done - bar.n)
-        if buf:
-            records += len(buf)
-            out.write(b"\n".join(buf) + b"\n")
-    bar.update(done - bar.n)
-    bar.close()
+    # Written under another name and renamed when whole: a run stopped midway must not leave a file
+    # that passes for the replica (bench/replay_year.py reuses an existing year file; one cut short
+    # at 362,000 of 977,556 records once did).
+    part = Path(f"{output}.part")
+    try:
+        with open(part, "wb", buffering=1 << 20) as out:
+            records, valid = _write_records(out, MODES[mode](generate_tickets(tickets, seed, year)), mixer,
+                                            tickets, progress, f"generate {mode}")
+        os.replace(part, output)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
     manifest = {"tickets": tickets, "records": records, "valid_records": valid,
                 "dirty": {k: mixer.counts[k] for k in KINDS}, "dirty_total": sum(mixer.counts.values()),
                 "seed": seed, "year": year, "mode": mode, "dirty_rate": dirty_rate, "output": str(output)}
     manifest_path(output).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return manifest
+
+
+def _write_records(out, events, mixer: DirtyMixer, tickets: int, progress: bool, desc: str) -> tuple[int, int]:
+    """JSON Lines of the events, with the mixer's bad records after their neighbours: (records, valid)."""
+    records = valid = done = 0
+    buf: list[bytes] = []
+    bar = tqdm(total=tickets, unit="ticket", unit_scale=True, disable=not progress, file=sys.stderr, desc=desc)
+    for rec, _time in events:
+        line = dumps(rec)
+        buf.append(line)
+        valid += 1
+        if rec["event"] in ("created", "snapshot"):
+            done += 1
+        buf.extend(mixer.after(rec, line))
+        if len(buf) >= _FLUSH_EVERY:
+            records += len(buf)
+            out.write(b"\n".join(buf) + b"\n")
+            buf.clear()
+            bar.update(done - bar.n)
+    if buf:
+        records += len(buf)
+        out.write(b"\n".join(buf) + b"\n")
+    bar.update(done - bar.n)
+    bar.close()
+    return records, valid
 
 
 def summary_table(manifest: dict) -> str:

@@ -172,3 +172,26 @@ def test_reply_types_are_recognisable():
     kinds = Counter(k for k, _ in pairs)
     assert set(kinds) == {"onsite", "explanation", "both", "neither"}
     assert sum(a == b for a, b in pairs) >= 0.98 * len(pairs)
+
+
+def test_a_generation_stopped_midway_leaves_no_file_to_mistake_for_a_whole_one(tmp_path, monkeypatch):
+    """bench/replay_year.py reuses an existing year file: one cut short by a stopped run once
+    passed for the year (362,000 of 977,556 records). The file appears only when complete."""
+    from streams.generate import replica
+
+    path = tmp_path / "year.jsonl"
+
+    def broken(tickets):
+        for i, item in enumerate(replica.lifecycle_events(tickets)):
+            if i == 5_000:
+                raise KeyboardInterrupt
+            yield item
+
+    monkeypatch.setitem(replica.MODES, "lifecycle", broken)
+    with pytest.raises(KeyboardInterrupt):
+        write_replica(path, 3_000, seed=7, mode="lifecycle")
+    assert not path.exists() and not manifest_path(path).exists()
+    assert list(tmp_path.iterdir()) == []  # nor a partial file left behind
+    monkeypatch.undo()
+    manifest = write_replica(path, 300, seed=7, mode="lifecycle")
+    assert manifest["records"] == len(path.read_bytes().splitlines())

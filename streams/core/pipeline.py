@@ -156,9 +156,9 @@ class Processor:
         keys: dict[str, None] = {}
         if self.repeat_rules:
             joining = [ev for ev in enriched if ev is not None and ev.item is not None]
-            texts = (repeat_keys([ev.clean.content for ev in joining]) if "text" in self.repeat_rules.rules
-                     else [None] * len(joining))
-            for ev, text_key in zip(joining, texts):
+            text_keys = (repeat_keys([ev.clean.content for ev in joining]) if "text" in self.repeat_rules.rules
+                         else [None] * len(joining))
+            for ev, text_key in zip(joining, text_keys):
                 c = ev.clean
                 ev.group_keys = group_keys(self.repeat_rules, c.caller_hash, ev.item, ev.district, text_key)
                 keys.update((k, None) for _, k in ev.group_keys)

@@ -68,12 +68,18 @@ def _letters(text: str | None) -> np.ndarray:
     forms it only changes characters that are dropped here anyway (NBSP, U+3000, digits)."""
     if not text:
         return np.zeros(0, dtype=np.uint32)
-    if "[" in text:
-        text = _PLACEHOLDER.sub("", text)
-    cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-    cps = cps[_KEEP[cps]]
-    if len(cps) and cps.max() >= 0xFF21:  # full-width Latin letters (U+FF21-FF5A) -> ASCII
-        cps = np.where((cps >= 0xFF21) & (cps <= 0xFF5A), cps - 0xFEE0, cps)
+    cps = np.frombuffer(_unmasked(text).encode("utf-32-le"), dtype=np.uint32)
+    return _fold_latin(cps[_KEEP[cps]])
+
+
+def _unmasked(text: str) -> str:
+    return _PLACEHOLDER.sub("", text) if "[" in text else text
+
+
+def _fold_latin(cps: np.ndarray) -> np.ndarray:
+    """Full-width Latin letters (U+FF21-FF5A) -> ASCII."""
+    if len(cps) and cps.max() >= 0xFF21:
+        return np.where((cps >= 0xFF21) & (cps <= 0xFF5A), cps - 0xFEE0, cps)
     return cps
 
 
@@ -148,7 +154,7 @@ def repeat_keys(texts: Iterable[str | None], rows: int = ROWS) -> list[str | Non
     operations, each a microsecond or more of overhead on a few hundred elements)."""
     if rows > len(_PERM_A):
         raise ValueError(f"at most {len(_PERM_A)} MinHash rows")
-    texts = [_PLACEHOLDER.sub("", t) if t and "[" in t else (t or "") for t in texts]
+    texts = [_unmasked(t) if t else "" for t in texts]
     out: list[str | None] = []
     start = size = 0
     for i, t in enumerate(texts):
@@ -167,9 +173,7 @@ def _chunk_keys(texts: list[str], rows: int) -> list[str | None]:
     cps = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
     keep = _KEEP[cps]
     doc = np.repeat(np.arange(len(texts)), lengths)[keep]
-    cps = cps[keep]
-    if len(cps) and cps.max() >= 0xFF21:  # full-width Latin letters -> ASCII, as in _letters
-        cps = np.where((cps >= 0xFF21) & (cps <= 0xFF5A), cps - 0xFEE0, cps)
+    cps = _fold_latin(cps[keep])
     letters = np.bincount(doc, minlength=len(texts))
     hashes = _shingles(cps)
     hdoc = doc[:len(hashes)]

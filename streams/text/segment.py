@@ -58,13 +58,27 @@ def _nfkc(text: str) -> str:
     unsure), t *is* NFKC(text); otherwise (composition across characters: a letter followed by a
     combining accent, Hangul jamo, characters beyond the BMP) the full NFKC of t is taken.
     """
+    # Code points beyond the table are left as they are (translate treats the IndexError as no mapping).
+    return _finish_nfkc(text.translate(_nfkc_bmp()))
+
+
+def _nfkc_bmp() -> list[int | str]:
     global _NFKC_BMP
     if _NFKC_BMP is None:
         _NFKC_BMP = _nfkc_table()  # 65,536 entries, built once (~30 ms); a race builds it twice, harmlessly
-    folded = text.translate(_NFKC_BMP)  # code points beyond the table are left as they are (LookupError)
-    if unicodedata.is_normalized("NFKC", folded):
-        return folded
-    return unicodedata.normalize("NFKC", folded)
+    return _NFKC_BMP
+
+
+def _finish_nfkc(folded: str) -> str:
+    """NFKC of a text whose characters were each replaced by their NFKC: itself, unless a
+    composition across characters is left."""
+    return folded if unicodedata.is_normalized("NFKC", folded) else unicodedata.normalize("NFKC", folded)
+
+
+def _collapse_spaces(text: str) -> str:
+    # str.split() splits on exactly the characters re's \s matches (str.isspace) and drops them at
+    # both ends: the same as _SPACES.sub(" ", text).strip() at 1.0 us instead of 6.2 us a text.
+    return " ".join(text.split())
 
 
 def normalize(text: str | None) -> str:
@@ -72,8 +86,7 @@ def normalize(text: str | None) -> str:
     collapse all whitespace (incl. NBSP/U+3000, which NFKC maps to spaces) to single spaces."""
     if not text:
         return ""
-    if "_x000" in text:
-        text = _ARTEFACT.sub(" ", text)
+    text = _without_artefacts(text)
     # NFKC only when the text is not in NFKC already: 99.6 % of the raw tipdm texts are not (a
     # full-width comma is a compatibility character), and every text normalize() returns is. The
     # quick check costs 0.6 us on a 435-character complaint; the regex of compatibility blocks it
@@ -82,9 +95,11 @@ def normalize(text: str | None) -> str:
     # normalise their input again) paid a second NFKC of 14 us.
     if not unicodedata.is_normalized("NFKC", text):
         text = _nfkc(text)
-    # str.split() splits on exactly the characters re's \s matches (str.isspace) and drops them at
-    # both ends: the same as _SPACES.sub(" ", text).strip() at 1.0 us instead of 6.2 us a text.
-    return " ".join(text.split())
+    return _collapse_spaces(text)
+
+
+def _without_artefacts(text: str) -> str:
+    return _ARTEFACT.sub(" ", text) if "_x000" in text else text
 
 
 _NFKC_ONE = None  # numpy: NFKC of each BMP code point where it is one code point, else the point itself
@@ -96,10 +111,9 @@ def _nfkc_arrays():
     if _NFKC_WIDE is None:
         import numpy as np
 
-        _nfkc("")  # the translate table
         one = np.arange(0x10000, dtype=np.uint32)
         wide = np.zeros(0x10000, dtype=bool)
-        for i, v in enumerate(_NFKC_BMP):
+        for i, v in enumerate(_nfkc_bmp()):
             if isinstance(v, str):
                 if len(v) == 1:
                     one[i] = ord(v)
@@ -127,10 +141,9 @@ def normalize_all(texts: Sequence[str | None]) -> list[str]:
     for i, t in enumerate(texts):
         if not t:
             continue
-        if "_x000" in t:
-            t = _ARTEFACT.sub(" ", t)
+        t = _without_artefacts(t)
         if unicodedata.is_normalized("NFKC", t):
-            out[i] = " ".join(t.split())
+            out[i] = _collapse_spaces(t)
         elif "\x00" in t:
             out[i] = normalize(t)
         else:
@@ -144,16 +157,15 @@ def normalize_all(texts: Sequence[str | None]) -> list[str]:
         return [normalize(t) for t in texts]
     one, wide = _nfkc_arrays()
     cps = np.frombuffer(data, dtype=np.uint32)
-    odd = (cps >= 0x10000) | wide[np.minimum(cps, 0xFFFF)]
-    folded = np.where(cps >= 0x10000, cps, one[np.minimum(cps, 0xFFFF)]).tobytes().decode("utf-32-le").split("\x00")
+    bmp = np.minimum(cps, 0xFFFF)  # a point beyond the BMP makes its text odd: the fold there is not used
+    odd = (cps > 0xFFFF) | wide[bmp]
+    folded = one[bmp].tobytes().decode("utf-32-le").split("\x00")
     if odd.any():  # which texts: the separators before each odd point
         seps = np.flatnonzero(cps == 0)
         for k in set(np.searchsorted(seps, np.flatnonzero(odd)).tolist()):
-            folded[k] = _nfkc(raw[k])
+            folded[k] = raw[k].translate(_nfkc_bmp())
     for i, t in zip(todo, folded):
-        if not unicodedata.is_normalized("NFKC", t):
-            t = unicodedata.normalize("NFKC", t)
-        out[i] = " ".join(t.split())
+        out[i] = _collapse_spaces(_finish_nfkc(t))
     return out
 
 

@@ -14,7 +14,8 @@ materials, conditions, action verb + place object, 经核实/经调查, staff di
 phone-only contact, meetings, penalties, plus the reply length), one feature per rule pattern,
 jieba word 1–2-grams beside the characters, a multinomial model, the two heads as calibrated
 LinearSVCs, two-head thresholds chosen by an inner CV (nested), the multinomial and two-head
-probabilities averaged, more/less text, C=100.
+probabilities averaged, more/less text, C=100; and (fourth session) the label shares of the k
+nearest training replies by character TF-IDF cosine, for templated replies of one department.
 """
 
 from __future__ import annotations
@@ -106,6 +107,23 @@ def main(argv: list[str] | None = None) -> int:
                     fit_char_featurizer([ctext[i] for i in tr], max_n=3, max_features=50_000).transform(ctext))
         return char_cache[max_chars]
 
+    onehot = np.eye(len(REPLY_TYPES))[y]
+
+    def knn_shares(X, tr, test, k):
+        """Per reply: the label shares of its k most similar training replies (cosine of the l2-normed
+        character TF-IDF), weighted by similarity, and the best similarity. A training reply never
+        counts itself; a test reply sees the training part of its fold only."""
+        out = np.zeros((X.shape[0], len(REPLY_TYPES) + 1))
+        for rows, exclude_self in ((tr, True), (test, False)):
+            S = (X[rows] @ X[tr].T).toarray()
+            if exclude_self:
+                S[np.arange(len(rows)), np.arange(len(rows))] = -1
+            near = np.argpartition(-S, k, axis=1)[:, :k]
+            w = np.take_along_axis(S, near, 1).clip(0)
+            out[rows, :-1] = (onehot[tr][near] * w[..., None]).sum(1) / (w.sum(1, keepdims=True) + 1e-9)
+            out[rows, -1] = w.max(1)
+        return out
+
     def lr(C):
         return LogisticRegression(C=C, class_weight="balanced", max_iter=3000)
 
@@ -121,7 +139,9 @@ def main(argv: list[str] | None = None) -> int:
             tr = np.setdiff1d(np.arange(len(y)), test)
             parts = [chars(max_chars)[f], csr_matrix(cues * cw)]
             for b in blocks:
-                if b == "words":
+                if b.startswith("knn"):  # "knn<k>": label shares of the k nearest training replies
+                    parts.append(csr_matrix(knn_shares(chars(max_chars)[f], tr, test, int(b[3:]))))  # weight 1
+                elif b == "words":
                     parts.append(fit_word_featurizer([words[i] for i in tr], bigrams=True).transform(words))
                 else:
                     parts.append(csr_matrix({"extra": extra, "pattern": per_pattern}[b] * cw))
@@ -168,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
         ("multiclass and two heads averaged", {"model": "average"}),
         ("head thresholds by inner CV (nested)", {"model": "nested_thresholds"}),
         ("C=100", {"C": 100.0}),
+        ("+ label shares of the 5 nearest training replies", {"blocks": ("knn5",)}),
+        ("+ label shares of the 10 nearest training replies", {"blocks": ("knn10",)}),
+        ("+ label shares of the 20 nearest training replies", {"blocks": ("knn20",)}),
         ("first 1,000 characters", {"max_chars": 1000}),
         ("whole reply", {"max_chars": None}),
     ]

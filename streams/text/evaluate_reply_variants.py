@@ -14,8 +14,8 @@ materials, conditions, action verb + place object, 经核实/经调查, staff di
 phone-only contact, meetings, penalties, plus the reply length), one feature per rule pattern,
 jieba word 1–2-grams beside the characters, a multinomial model, the two heads as calibrated
 LinearSVCs, two-head thresholds chosen by an inner CV (nested), the multinomial and two-head
-probabilities averaged, more/less text, C=100; and (fourth session) the label shares of the k
-nearest training replies by character TF-IDF cosine, for templated replies of one department.
+probabilities averaged, more/less text, C=100, and the similarity-weighted label shares of the k
+nearest training replies by character TF-IDF cosine (replies of one department follow templates).
 """
 
 from __future__ import annotations

@@ -18,7 +18,13 @@ def start_worker(**env) -> subprocess.Popen:
 
 def test_the_worker_warns_with_the_development_secret_and_not_with_a_real_one():
     dev, real = start_worker(), start_worker(HOTLINE_CALLER_HASH_KEY="a-real-secret-of-this-city")
-    dev_err, real_err = dev.communicate(timeout=120)[1], real.communicate(timeout=120)[1]
+    try:
+        dev_err, real_err = dev.communicate(timeout=120)[1], real.communicate(timeout=120)[1]
+    finally:
+        for p in (dev, real):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
     assert dev.returncode == 2, dev_err[-1000:]
     assert "WARNING: HOTLINE_CALLER_HASH_KEY is not set" in dev_err
     assert real.returncode == 2 and "HOTLINE_CALLER_HASH_KEY is not set" not in real_err, real_err[-1000:]

@@ -32,19 +32,26 @@ def hot_key(namespace: str) -> str:
     return f"{{{namespace}}}:hot"  # the namespace-level tag of streams/adapters/store.py
 
 
-def publish(client, namespace: str, tracker, end: datetime) -> dict[str, list]:
+def publish(client, namespace: str, tracker, end: datetime, tickets: int = 0) -> dict[str, list]:
+    """The top clusters of each window, with `updated` (wall time) and `tickets` (distinct tickets read
+    from the enriched topic so far: how far the ranking has got)."""
     tops = {}
     for name, span in WINDOWS.items():
         tops[name] = [{k: c[k] for k in ("title", "key_terms", "count", "first_seen", "last_seen", "heat", "likes")}
                       | {"rank": i} for i, c in enumerate(tracker.top(end, span, TOP_N), start=1)]
     client.hset(hot_key(namespace), mapping={w: json.dumps(v, ensure_ascii=False) for w, v in tops.items()}
-                | {"updated": int(time.time())})
+                | {"updated": int(time.time()), "tickets": tickets})
     return tops
 
 
 def read_hot(client, namespace: str, window: str) -> list[dict]:
     raw = client.hget(hot_key(namespace), window)
     return json.loads(raw) if raw else []
+
+
+def hot_tickets_read(client, namespace: str) -> int:
+    """How many distinct tickets the published ranking was built from (0 before the first publish)."""
+    return int(client.hget(hot_key(namespace), "tickets") or 0)
 
 
 def run_hotspots(settings: Settings, publish_every_s: float = 5.0, stop_after_idle_s: float | None = None) -> int:
@@ -67,7 +74,7 @@ def run_hotspots(settings: Settings, publish_every_s: float = 5.0, stop_after_id
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     seen: set[str] = set()  # the enriched topic is at-least-once: one ticket joins one cluster once
-    newest = 0
+    newest = read = 0
     last_publish = idle_since = time.monotonic()
     try:
         while not stop["now"]:
@@ -81,13 +88,14 @@ def run_hotspots(settings: Settings, publish_every_s: float = 5.0, stop_after_id
                     if rec.get("event") not in ("created", "snapshot") or rec["ticket_id"] in seen:
                         continue
                     seen.add(rec["ticket_id"])
+                    read += 1
                     newest = max(newest, rec["received_at"])
                     tracker.add(rec["ticket_id"], local_time(rec["received_at"]), rec.get("title"), rec.get("content"))
             now = time.monotonic()
             if batch:
                 idle_since = now
             if newest and now - last_publish >= publish_every_s:
-                publish(client, active(settings, client), tracker, local_time(newest))
+                publish(client, active(settings, client), tracker, local_time(newest), read)
                 last_publish = now
             if stop_after_idle_s is not None and now - idle_since > stop_after_idle_s:
                 break
@@ -97,6 +105,6 @@ def run_hotspots(settings: Settings, publish_every_s: float = 5.0, stop_after_id
         pass
     finally:
         if newest:
-            publish(client, active(settings, client), tracker, local_time(newest))
+            publish(client, active(settings, client), tracker, local_time(newest), read)
         consumer.close()
     return 0

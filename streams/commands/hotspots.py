@@ -33,8 +33,8 @@ def hot_key(namespace: str) -> str:
 
 
 def publish(client, namespace: str, tracker, end: datetime, tickets: int = 0) -> dict[str, list]:
-    """The top clusters of each window, with `updated` (wall time) and `tickets` (distinct tickets read
-    from the enriched topic so far: how far the ranking has got)."""
+    """The top clusters of each window, with `updated` (wall time) and `tickets` (the tickets added to
+    the clusters so far, each once: how far through the enriched topic the ranking has got)."""
     tops = {}
     for name, span in WINDOWS.items():
         tops[name] = [{k: c[k] for k in ("title", "key_terms", "count", "first_seen", "last_seen", "heat", "likes")}
@@ -50,7 +50,7 @@ def read_hot(client, namespace: str, window: str) -> list[dict]:
 
 
 def hot_tickets_read(client, namespace: str) -> int:
-    """How many distinct tickets the published ranking was built from (0 before the first publish)."""
+    """How many tickets the published ranking was built from (0 before the first publish)."""
     return int(client.hget(hot_key(namespace), "tickets") or 0)
 
 

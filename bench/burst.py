@@ -45,6 +45,7 @@ def main() -> int:
     ns = f"burst{uuid.uuid4().hex[:6]}"
     s = Settings.from_env({}).with_(kafka_url=broker.url, redis_url=redis_svc.url, namespace=ns,
                                     topic_prefix=f"{ns}.", session_timeout_s=8.0, caller_hash_key="bench")
+    worker = None
     try:
         ensure_topics(s)
         t0 = time.monotonic()
@@ -80,6 +81,9 @@ def main() -> int:
         print(f"worker peak RSS        {peak:.0f} MB (ceiling {CEILING_MB} MB): {'OK' if peak < CEILING_MB else 'OVER'}")
         return 0 if peak < CEILING_MB and pipe.get("records", 0) == counted + dead == len(records) else 1
     finally:
+        if worker is not None and worker.poll() is None:  # a failed run leaves no worker behind
+            worker.kill()
+            worker.wait()
         broker.stop()
         redis_svc.stop()
 

@@ -88,45 +88,50 @@ def run_once(code: Path, records: list[bytes], report: dict, base: Settings, wor
                    str(OUT / f"slice-{tag}-{i}.txt"), "--", *cmd]
         procs.append(subprocess.Popen(cmd, env=env, cwd=code, stdout=log, stderr=subprocess.STDOUT,
                                       start_new_session=True))
-    r = connect(s.redis_url)
-    store = CounterStore(r, ns, load_taxonomy())
-    time.sleep(s.session_timeout_s)  # let the group form, as a running deployment would have
-    pids = [p.pid for p in procs]
-    if py_spy:  # the workers are py-spy's children
-        time.sleep(1)
-        pids = [int(open(f"/proc/{p.pid}/task/{p.pid}/children").read().split()[0]) for p in procs]
-    cpu0 = [cpu_s(p) for p in pids]
-    r.config_resetstat()  # commandstats from here: where Redis' CPU goes
-    rc0 = redis_cpu(r)
-    m0 = machine_busy()
-    t0 = time.monotonic()
-    replay(records, s, progress=False)
-    n = len(records)
-    while not counted(store, n):
-        if any(p.poll() is not None for p in procs):
-            raise RuntimeError(f"a worker died; see bench/out/slice-{tag}-*.log")
-        time.sleep(0.1)
-    elapsed = time.monotonic() - t0
-    wcpu = sum(cpu_s(p) - c for p, c in zip(pids, cpu0))
-    rcpu = redis_cpu(r) - rc0
-    m1 = machine_busy()
-    busy = (m1[0] - m0[0]) / max(1, m1[1] - m0[1])
-    rss = max(peak_rss_mb(p) for p in pids)
-    stats = sorted(r.info("commandstats").items(), key=lambda kv: -kv[1]["usec"])
-    print("Redis by command (calls, s): " + ", ".join(
-        f"{k.removeprefix('cmdstat_')} {v['calls']:,} {v['usec'] / 1e6:.1f}" for k, v in stats[:8]), flush=True)
-    # a tree of the key layout before the cluster one (no {ns}:parts) cannot be read by this one
-    diffs = live_vs_batch(report, take_snapshot(store, "all", "event")) if store.partitions() else None
-    same = None if diffs is None else not diffs
-    if diffs:
-        print(f"snapshot != report ({len(diffs)} differences), the first: {diffs[:10]}", flush=True)
-    for p in procs:
-        p.send_signal(2 if py_spy else 15)
-    for p in procs:
-        try:
-            p.wait(60)
-        except subprocess.TimeoutExpired:
-            p.kill()
+    # Whatever happens, the workers stop: they run in sessions of their own, and two left behind by a
+    # failed run once kept 5 % of a core each busy under every benchmark of a session.
+    try:
+        r = connect(s.redis_url)
+        store = CounterStore(r, ns, load_taxonomy())
+        time.sleep(s.session_timeout_s)  # let the group form, as a running deployment would have
+        pids = [p.pid for p in procs]
+        if py_spy:  # the workers are py-spy's children
+            time.sleep(1)
+            pids = [int(open(f"/proc/{p.pid}/task/{p.pid}/children").read().split()[0]) for p in procs]
+        cpu0 = [cpu_s(p) for p in pids]
+        r.config_resetstat()  # commandstats from here: where Redis' CPU goes
+        rc0 = redis_cpu(r)
+        m0 = machine_busy()
+        t0 = time.monotonic()
+        replay(records, s, progress=False)
+        n = len(records)
+        while not counted(store, n):
+            if any(p.poll() is not None for p in procs):
+                raise RuntimeError(f"a worker died; see bench/out/slice-{tag}-*.log")
+            time.sleep(0.1)
+        elapsed = time.monotonic() - t0
+        wcpu = sum(cpu_s(p) - c for p, c in zip(pids, cpu0))
+        rcpu = redis_cpu(r) - rc0
+        m1 = machine_busy()
+        busy = (m1[0] - m0[0]) / max(1, m1[1] - m0[1])
+        rss = max(peak_rss_mb(p) for p in pids)
+        stats = sorted(r.info("commandstats").items(), key=lambda kv: -kv[1]["usec"])
+        print("Redis by command (calls, s): " + ", ".join(
+            f"{k.removeprefix('cmdstat_')} {v['calls']:,} {v['usec'] / 1e6:.1f}" for k, v in stats[:8]), flush=True)
+        # a tree of the key layout before the cluster one (no {ns}:parts) cannot be read by this one
+        diffs = live_vs_batch(report, take_snapshot(store, "all", "event")) if store.partitions() else None
+        same = None if diffs is None else not diffs
+        if diffs:
+            print(f"snapshot != report ({len(diffs)} differences), the first: {diffs[:10]}", flush=True)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(2 if py_spy else 15)
+        for p in procs:
+            try:
+                p.wait(60)
+            except subprocess.TimeoutExpired:
+                p.kill()
     store.drop()
     for key in store.r.scan_iter(f"{ns}:*", count=1000):  # the older layout's keys
         store.r.delete(key)

@@ -79,25 +79,27 @@ def end_to_end(path: Path, report: dict, base: Settings, workers: int, records: 
     ensure_topics(s)
     env = env_for(s)
     procs = [spawn(["worker"], env, f"worker{workers}-{i}") for i in range(workers)]
-    store = CounterStore(connect(s.redis_url), ns, load_taxonomy())
-    time.sleep(s.session_timeout_s)  # let the group form, as a running deployment would have
-    t0 = time.monotonic()
-    replay(records, s, progress=False)
-    produced = time.monotonic() - t0
-    n = len(records)
-    while not store.all_counted(store.pipeline_counters(), n):  # the repeat stage included
-        if any(p.poll() is not None for p in procs):
-            raise RuntimeError("a worker died; see bench/out/*.log")
-        time.sleep(0.2)
-    counted = time.monotonic() - t0
-    snap = take_snapshot(store, "all", "event")
-    diffs = live_vs_batch(report, snap)
-    same = not diffs
-    if diffs:
-        print(f"    {workers} worker(s): snapshot != report, {len(diffs)} differences; the first: {diffs[:10]}", flush=True)
-    rss = [peak_rss_mb(p.pid) for p in procs]
-    for p in procs:
-        stop(p)
+    try:  # the workers run in sessions of their own: stop them whatever happens
+        store = CounterStore(connect(s.redis_url), ns, load_taxonomy())
+        time.sleep(s.session_timeout_s)  # let the group form, as a running deployment would have
+        t0 = time.monotonic()
+        replay(records, s, progress=False)
+        produced = time.monotonic() - t0
+        n = len(records)
+        while not store.all_counted(store.pipeline_counters(), n):  # the repeat stage included
+            if any(p.poll() is not None for p in procs):
+                raise RuntimeError("a worker died; see bench/out/*.log")
+            time.sleep(0.2)
+        counted = time.monotonic() - t0
+        snap = take_snapshot(store, "all", "event")
+        diffs = live_vs_batch(report, snap)
+        same = not diffs
+        if diffs:
+            print(f"    {workers} worker(s): snapshot != report, {len(diffs)} differences; the first: {diffs[:10]}", flush=True)
+        rss = [peak_rss_mb(p.pid) for p in procs]
+    finally:
+        for p in procs:
+            stop(p)
     return {"workers": workers, "produce_s": produced, "end_to_end_s": counted, "equal": same,
             "worker_peak_rss_mb": max(rss), "rate": n / counted, "tickets_rate": report["valid"] / counted, "store": store}
 

@@ -4,11 +4,12 @@
 
 Generates the full year once (lifecycle mode, cached in bench/out/), then measures in one run on the
 same file: (a) `hotline report`, (b) end-to-end replay with 2 workers, from the first produce until
-the snapshot equals the report, (a) the batch report again, (b) the same with 1 worker, (c) produce-to-counted latency at 50 tickets/s,
-(d) peak RSS of worker and exporter, and Redis memory, (e) produce-to-counted latency at 10x the
-busiest hour with 2 workers while `hotline rebuild` recounts the year beside them (bench/live_latency.py,
-on the 2-worker replay's topic). Prints a table; the last line is
-`streaming/batch ratio: R` (2-worker end-to-end time over the mean of the two batch runs around it).
+the snapshot equals the report, (a) the batch report again, (b) the same with 1 worker,
+(c) produce-to-counted latency at 50 tickets/s, (d) peak RSS of worker and exporter, and Redis memory,
+(e) produce-to-counted latency at 10x the busiest hour with 2 workers while `hotline rebuild` recounts
+the year beside them (bench/live_latency.py, on the 2-worker replay's topic). Prints a table; the last
+line is `streaming/batch ratio: R` (2-worker end-to-end time over the mean of the two batch runs
+around it).
 """
 from __future__ import annotations
 

@@ -74,7 +74,7 @@ def run_hotspots(settings: Settings, publish_every_s: float = 5.0, stop_after_id
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     seen: set[str] = set()  # the enriched topic is at-least-once: one ticket joins one cluster once
-    newest = read = 0
+    newest = 0
     last_publish = idle_since = time.monotonic()
     try:
         while not stop["now"]:
@@ -88,14 +88,13 @@ def run_hotspots(settings: Settings, publish_every_s: float = 5.0, stop_after_id
                     if rec.get("event") not in ("created", "snapshot") or rec["ticket_id"] in seen:
                         continue
                     seen.add(rec["ticket_id"])
-                    read += 1
                     newest = max(newest, rec["received_at"])
                     tracker.add(rec["ticket_id"], local_time(rec["received_at"]), rec.get("title"), rec.get("content"))
             now = time.monotonic()
             if batch:
                 idle_since = now
             if newest and now - last_publish >= publish_every_s:
-                publish(client, active(settings, client), tracker, local_time(newest), read)
+                publish(client, active(settings, client), tracker, local_time(newest), len(seen))
                 last_publish = now
             if stop_after_idle_s is not None and now - idle_since > stop_after_idle_s:
                 break
@@ -105,6 +104,6 @@ def run_hotspots(settings: Settings, publish_every_s: float = 5.0, stop_after_id
         pass
     finally:
         if newest:
-            publish(client, active(settings, client), tracker, local_time(newest), read)
+            publish(client, active(settings, client), tracker, local_time(newest), len(seen))
         consumer.close()
     return 0

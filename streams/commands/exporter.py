@@ -31,6 +31,19 @@ def _split(fields: dict[str, int]) -> dict[str, dict[str, dict[str, int]]]:
     return out
 
 
+# Window series per breakdown row: (dimension, metric, labels). With the satisfaction means per item
+# and channel (evaluated, sat_sum), what the exporter reads of the buckets' breakdown rows: the
+# 5-minute and hourly buckets must carry all of it (tests/core/test_windows.py).
+PER_BREAKDOWN = {
+    "hotline_window_item_tickets": ("item", "tickets", ["window", "item"]),
+    "hotline_window_channel_tickets": ("channel", "tickets", ["window", "channel"]),
+    "hotline_window_district_tickets": ("district", "tickets", ["window", "district"]),
+    "hotline_window_item_repeat_tickets": ("item", "repeat", ["window", "item"]),
+    "hotline_window_item_evaluations": ("item", "evaluated", ["window", "item"]),
+    "hotline_window_district_repeat_tickets": ("district", "repeat", ["window", "district"]),
+}
+
+
 class HotlineCollector(Collector):
     def __init__(self, store, window_clock: str = "auto"):
         # A CounterStore, or a callable giving the store to read for this scrape (the active namespace).
@@ -150,14 +163,7 @@ class HotlineCollector(Collector):
                 "Share of the window's replies given by the end of the ticket's deadline day (按时答复率)",
                 "Bad ratings (1 or 2) to call back, by evaluation time"]
         fams = {n: GaugeMetricFamily(n, d, labels=["window"]) for n, d in zip(names, docs)}
-        per = {
-            "hotline_window_item_tickets": ("item", "tickets", ["window", "item"]),
-            "hotline_window_channel_tickets": ("channel", "tickets", ["window", "channel"]),
-            "hotline_window_district_tickets": ("district", "tickets", ["window", "district"]),
-            "hotline_window_item_repeat_tickets": ("item", "repeat", ["window", "item"]),
-            "hotline_window_item_evaluations": ("item", "evaluated", ["window", "item"]),
-            "hotline_window_district_repeat_tickets": ("district", "repeat", ["window", "district"]),
-        }
+        per = PER_BREAKDOWN
         per_fams = {n: GaugeMetricFamily(n, f"{metric} per {dim} in the window", labels=labels)
                     for n, (dim, metric, labels) in per.items()}
         item_sat = GaugeMetricFamily("hotline_item_satisfaction_mean", "Mean satisfaction per item", labels=["window", "item"])

@@ -1,7 +1,7 @@
 """A batch's increments -> the counter fields of every bucket they land in, summed (numpy).
 
 What `CounterStore.encode_batch` sends to Redis: for each event-time bucket (5 minutes and hours by
-the watched dimensions, days by every dimension, streams/core/windows.py) and for the all-time
+the watched dimensions and metrics, days by every dimension, streams/core/windows.py) and for the all-time
 hash, the fields "<dim>|<value>|<metric>" with their summed amounts, zeros left out. The plain
 definition is `FieldTotals` per bucket (streams/core/counting.py): one dictionary update per
 increment, dimension, metric and bucket, then a field string per sum. On the batches of a replayed
@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from streams.core.counting import Increment
-from streams.core.windows import RESOLUTIONS, bucket_start, is_late
+from streams.core.windows import RESOLUTIONS, Resolution, bucket_start, is_late
 
 METRIC_SPACE = 256  # metric names a process may meet (there are ~40); a field id is dv id * this + metric id
 
@@ -51,18 +51,22 @@ class FieldIds:
         self.dv = _Ids(self._new_dv)
         self.metric = _Ids(self._new_metric)
         self._names = np.empty(0, dtype=object)  # field id -> its string, built on first use
-        self._masks: dict[frozenset, np.ndarray] = {}
+        self._carried: dict[str, tuple[tuple[int, int], np.ndarray]] = {}  # res name -> (ids seen, mask)
 
     def _new_dv(self, dv: tuple[str, str]) -> None:
         self.prefixes.append(f"{dv[0]}|{dv[1]}|")
         self.dims.append(dv[0])
 
-    def of_dimensions(self, dimensions: frozenset) -> np.ndarray:
-        """Per dv id: whether its dimension is one of `dimensions`."""
-        mask = self._masks.get(dimensions)
-        if mask is None or len(mask) != len(self.dims):
-            mask = self._masks[dimensions] = np.array([d in dimensions for d in self.dims], dtype=bool)
-        return mask
+    def carried(self, res: Resolution) -> np.ndarray:
+        """Per field id: whether `res`'s buckets hold that field (Resolution.carries)."""
+        seen = (len(self.dims), len(self.metrics))
+        cached = self._carried.get(res.name)
+        if cached is None or cached[0] != seen:
+            table = np.zeros((len(self.dims), METRIC_SPACE), dtype=bool)
+            for i, d in enumerate(self.dims):
+                table[i, :len(self.metrics)] = [res.carries(d, m) for m in self.metrics]
+            cached = self._carried[res.name] = (seen, table.reshape(-1))
+        return cached[1]
 
     def _new_metric(self, name: str) -> None:
         if len(self.metrics) >= METRIC_SPACE:
@@ -171,7 +175,8 @@ def bucket_sums(increments: Sequence[Increment], watermark: int, ids: FieldIds, 
     dv_ids = np.array(dvs, dtype=np.int64)[np.repeat(np.cumsum(nd) - nd, pairs) + within // per]
     amount = np.array(amounts, dtype=np.int64)[m_at]
     # The batch's distinct fields, numbered 0..n-1: a bucket's sums are a histogram over them.
-    fields, field = ids.number(dv_ids * METRIC_SPACE + np.array(mids, dtype=np.int64)[m_at])
+    fids = dv_ids * METRIC_SPACE + np.array(mids, dtype=np.int64)[m_at]
+    fields, field = ids.number(fids)
     names = ids.names(fields)
     n = len(fields)
     exact = float(np.abs(amount).sum(dtype=np.float64)) < 2 ** 52  # (a float sum: an int64 one could wrap)
@@ -193,8 +198,8 @@ def bucket_sums(increments: Sequence[Increment], watermark: int, ids: FieldIds, 
         pair_slot[touching] = slot
         pair_slot = np.repeat(pair_slot, pairs)
         keep = pair_slot >= 0
-        if res.dimensions is not None:
-            keep &= ids.of_dimensions(res.dimensions)[dv_ids]
+        if res.dimensions is not None or res.metrics is not None:
+            keep &= ids.carried(res)[fids]
         codes, sums = _sums(pair_slot[keep] * n + field[keep], amount[keep], len(keys) * n, exact)
         where, which = np.divmod(codes, n)
         cuts = np.flatnonzero(np.r_[True, where[1:] != where[:-1], True]) if len(codes) else np.zeros(1, dtype=np.int64)

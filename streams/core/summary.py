@@ -11,11 +11,21 @@ from typing import Mapping
 
 from streams.core.cleaning import REASONS
 from streams.core.counting import REPLY_TYPES, SCORES
-from streams.core.monitors import CALLBACK, ON_TIME
+from streams.core.monitors import CALLBACK, ON_TIME, closed_metric
+from streams.core.windows import window_resolution
 
 SCHEMA = "hotline.report/1"
 BREAKDOWNS = {"item": "by_item", "sub": "by_subcategory", "channel": "by_channel", "district": "by_district",
               "rights": "by_rights_claim", "reply": "by_reply_type"}
+
+
+# The figures of a breakdown row and a metric each needs (a representative name where the metric is a
+# family: closed_<n>d, sat_<n>). A live window's buckets carry some metrics only in the "all" row
+# (streams/core/windows.py, WATCH_METRICS): there these figures of the other rows are null, not 0.
+_NEEDS = {"off_hours": "off_hours", "off_hours_share": "off_hours", "withdrawn": "withdrawn",
+          "withdrawal_rate": "withdrawn", "predicted_items": "predicted", "low_confidence_items": "low_confidence",
+          "satisfaction_histogram": "sat_1", "closed": closed_metric(1), "open": closed_metric(1),
+          "replied_on_time": ON_TIME, "on_time_reply_rate": ON_TIME, "callbacks": CALLBACK}
 
 
 def _ratio(num: int, den: int) -> float | None:
@@ -94,8 +104,12 @@ def summarize(fields: Mapping[str, int], pipeline: Mapping[str, int], *, source:
     out["valid"] = fig["tickets"]
     out.update(fig)
 
+    res = window_resolution(window)
     for dim, key in BREAKDOWNS.items():
         table = {name: _figures(m) for name, m in groups[dim].items()}
+        missing = [k for k, metric in _NEEDS.items() if res is not None and not res.carries(dim, metric)]
+        for row in table.values():
+            row.update(dict.fromkeys(missing))
         for row in table.values():
             row["share"] = _ratio(row["tickets"], fig["tickets"])
         out[key] = dict(sorted(table.items(), key=lambda kv: (-kv[1]["tickets"], kv[0])))

@@ -13,7 +13,7 @@ from typing import Callable, Iterable, Sequence
 from streams.core.counting import REPLY_TYPES
 from streams.study import figures as F
 from streams.study.svg import Bar, Point, column_chart, esc, hbar_chart, scatter, sparkline, stacked_hbar
-from streams.core.windows import RESOLUTIONS, WINDOWS
+from streams.core.windows import window_resolution
 
 REPLY_TYPE_ZH = {"onsite": "现场处置", "explanation": "解释说明", "both": "两者兼有", "neither": "均无"}
 # A system CJK font first (Noto/Source Han on Linux, PingFang/Hiragino on Apple, YaHei on Windows), then
@@ -203,9 +203,8 @@ def top_items(rep: dict) -> str:
 
 def live_dimensions(window: str) -> frozenset | None:
     """The dimensions a live window's buckets break down by (None: every dimension)."""
-    if window not in WINDOWS:
-        return None
-    return next(r.dimensions for r in RESOLUTIONS if r.name == WINDOWS[window][1])
+    res = window_resolution(window)
+    return None if res is None else res.dimensions
 
 
 def rights(rep: dict, live_window: str | None) -> str:

@@ -24,8 +24,9 @@ def plain(increments, watermark):
         for res, start in buckets_for(inc.at, watermark):
             key = f"b:{res.name}:{start}"
             meta[key] = (f"idx:{res.name}", start, res.retention + 86400)
-            dims = inc.dims if res.dimensions is None else [dv for dv in inc.dims if dv[0] in res.dimensions]
-            totals.setdefault(key, FieldTotals()).add(dims, inc.metrics)
+            bucket = totals.setdefault(key, FieldTotals())
+            for dv in inc.dims:
+                bucket.add([dv], {m: v for m, v in inc.metrics.items() if res.carries(dv[0], m)})
     return {k: t.flat() for k, t in totals.items()}, meta, all_time.flat(), late
 
 

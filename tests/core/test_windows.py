@@ -42,3 +42,24 @@ def test_a_lone_outlier_does_not_move_the_clock():
     for t in (T0, T0 + 60, T0 + 120, T0 + 75 * 365 * 86400, T0 + 180):
         clock.push(t)
     assert clock.watermark == T0 + 180
+
+
+def test_the_short_windows_carry_what_every_live_reader_reads_of_a_breakdown():
+    """The 5-minute and hourly buckets keep only some metrics per item, channel and district
+    (WATCH_METRICS); a reader of one they drop would see 0 for ever, not an error."""
+    from streams.commands.exporter import PER_BREAKDOWN
+    from streams.core import monitors, spikes
+    from streams.core.windows import RESOLUTIONS, window_resolution
+
+    read = {(dim, metric) for dim, metric, _ in PER_BREAKDOWN.values()}
+    read |= {(dim, m) for dim in ("item", "channel") for m in ("evaluated", "sat_sum")}  # satisfaction means
+    read |= {(dim, m) for dim in spikes.SCOPES for m in spikes.REPEAT_METRICS}  # the spike monitor
+    read |= {(dim, "tickets") for dim in monitors.SCOPES}  # the rising score
+    # the study page's live tables: reply types per item, the district league's response time
+    read |= {("item", m) for m in ("replied", "reply_onsite", "reply_explanation", "reply_both", "reply_neither")}
+    read |= {("district", m) for m in ("replied", "response_s", "evaluated", "sat_sum")}
+    short = [window_resolution(w) for w in ("1h", "24h", "7d")]
+    assert {r.name for r in short} == {"5m", "1h"} and all(r in RESOLUTIONS for r in short)
+    for res in short:
+        assert not [(d, m) for d, m in read if not res.carries(d, m)], res.name
+        assert res.carries("all", "closed_15d") and not res.carries("district", "closed_15d")

@@ -185,19 +185,26 @@ def start_redis_cluster(masters: int = 3, timeout: float = 60.0) -> RedisCluster
         for _ in range(2 * masters):
             port, bus = free_port(), free_port()
             nodes.append(start_redis(port, ["--cluster-enabled", "yes", "--cluster-port", str(bus),
-                                            "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000"]))
+                                            "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000",
+                                            "--repl-diskless-sync-delay", "0"]))
         cli = shutil.which("redis-cli")
         if cli is None:
             raise RuntimeError("no redis-cli: apt-get install redis-tools")
         subprocess.run([cli, "--cluster", "create", *[f"127.0.0.1:{s.port}" for s in nodes],
                         "--cluster-replicas", "1", "--cluster-yes"], check=True, capture_output=True, timeout=timeout)
+        # Settled means every slot served and every replica in sync: a replica that has not finished
+        # its first sync never takes over (Redis counts its data as infinitely old), so a primary
+        # killed before then stays down for good. The full sync waits repl-diskless-sync-delay (5 s
+        # by default; 0 above).
         deadline = time.monotonic() + timeout
         while True:
             states = [redis.Redis(port=s.port).cluster("info").get("cluster_state") for s in nodes]
-            if all(st == "ok" for st in states):
+            roles = [redis.Redis(port=s.port).info("replication") for s in nodes]
+            links = [r.get("master_link_status") for r in roles if r.get("role") == "slave"]
+            if all(st == "ok" for st in states) and len(links) == masters and all(x == "up" for x in links):
                 break
             if time.monotonic() > deadline:
-                raise RuntimeError(f"the cluster did not settle: {states}")
+                raise RuntimeError(f"the cluster did not settle: states {states}, replica links {links}")
             time.sleep(0.2)
     except BaseException:
         for s in nodes:

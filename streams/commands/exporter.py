@@ -163,9 +163,8 @@ class HotlineCollector(Collector):
                 "Share of the window's replies given by the end of the ticket's deadline day (按时答复率)",
                 "Bad ratings (1 or 2) to call back, by evaluation time"]
         fams = {n: GaugeMetricFamily(n, d, labels=["window"]) for n, d in zip(names, docs)}
-        per = PER_BREAKDOWN
         per_fams = {n: GaugeMetricFamily(n, f"{metric} per {dim} in the window", labels=labels)
-                    for n, (dim, metric, labels) in per.items()}
+                    for n, (dim, metric, labels) in PER_BREAKDOWN.items()}
         item_sat = GaugeMetricFamily("hotline_item_satisfaction_mean", "Mean satisfaction per item", labels=["window", "item"])
         chan_sat = GaugeMetricFamily("hotline_channel_satisfaction_mean", "Mean satisfaction per channel",
                                      labels=["window", "channel"])
@@ -190,7 +189,7 @@ class HotlineCollector(Collector):
                 fams["hotline_on_time_reply_ratio"].add_metric([w], m.get("replied_on_time", 0) / m["replied"])
                 for rt in REPLY_TYPES:
                     reply.add_metric([w, rt], m.get(f"reply_{rt}", 0) / m["replied"])
-            for n, (dim, metric, _) in per.items():
+            for n, (dim, metric, _) in PER_BREAKDOWN.items():
                 # Every taxonomy value, 0 when absent: a series that vanishes in quiet hours would
                 # make Prometheus baselines average only the busy hours.
                 present = groups.get(dim, {})

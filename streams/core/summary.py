@@ -107,10 +107,9 @@ def summarize(fields: Mapping[str, int], pipeline: Mapping[str, int], *, source:
     res = window_resolution(window)
     for dim, key in BREAKDOWNS.items():
         table = {name: _figures(m) for name, m in groups[dim].items()}
-        missing = [k for k, metric in _NEEDS.items() if res is not None and not res.carries(dim, metric)]
+        missing = [] if res is None else [k for k, metric in _NEEDS.items() if not res.carries(dim, metric)]
         for row in table.values():
             row.update(dict.fromkeys(missing))
-        for row in table.values():
             row["share"] = _ratio(row["tickets"], fig["tickets"])
         out[key] = dict(sorted(table.items(), key=lambda kv: (-kv[1]["tickets"], kv[0])))
 

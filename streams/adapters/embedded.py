@@ -196,16 +196,19 @@ def start_redis_cluster(masters: int = 3, timeout: float = 60.0) -> RedisCluster
         # its first sync never takes over (Redis counts its data as infinitely old), so a primary
         # killed before then stays down for good. The full sync waits repl-diskless-sync-delay (5 s
         # by default; 0 above).
+        clients = [redis.Redis(port=s.port) for s in nodes]
         deadline = time.monotonic() + timeout
         while True:
-            states = [redis.Redis(port=s.port).cluster("info").get("cluster_state") for s in nodes]
-            roles = [redis.Redis(port=s.port).info("replication") for s in nodes]
+            states = [c.cluster("info").get("cluster_state") for c in clients]
+            roles = [c.info("replication") for c in clients]
             links = [r.get("master_link_status") for r in roles if r.get("role") == "slave"]
             if all(st == "ok" for st in states) and len(links) == masters and all(x == "up" for x in links):
                 break
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the cluster did not settle: states {states}, replica links {links}")
             time.sleep(0.2)
+        for c in clients:
+            c.close()
     except BaseException:
         for s in nodes:
             s.stop()

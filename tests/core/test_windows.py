@@ -49,6 +49,7 @@ def test_the_short_windows_carry_what_every_live_reader_reads_of_a_breakdown():
     (WATCH_METRICS); a reader of one they drop would see 0 for ever, not an error."""
     from streams.commands.exporter import PER_BREAKDOWN
     from streams.core import monitors, spikes
+    from streams.core.counting import REPLY_TYPES
     from streams.core.windows import RESOLUTIONS, window_resolution
 
     read = {(dim, metric) for dim, metric, _ in PER_BREAKDOWN.values()}
@@ -56,7 +57,7 @@ def test_the_short_windows_carry_what_every_live_reader_reads_of_a_breakdown():
     read |= {(dim, m) for dim in spikes.SCOPES for m in spikes.REPEAT_METRICS}  # the spike monitor
     read |= {(dim, "tickets") for dim in monitors.SCOPES}  # the rising score
     # the study page's live tables: reply types per item, the district league's response time
-    read |= {("item", m) for m in ("replied", "reply_onsite", "reply_explanation", "reply_both", "reply_neither")}
+    read |= {("item", m) for m in ("replied", *(f"reply_{t}" for t in REPLY_TYPES))}
     read |= {("district", m) for m in ("replied", "response_s", "evaluated", "sat_sum")}
     short = [window_resolution(w) for w in ("1h", "24h", "7d")]
     assert {r.name for r in short} == {"5m", "1h"} and all(r in RESOLUTIONS for r in short)
